@@ -1,0 +1,293 @@
+package filestore
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"filippo.io/age/plugin"
+
+	"github.com/notaryproject/docker-credential-notation/helper"
+)
+
+// KeySource says where the store's age key comes from.
+type KeySource string
+
+// The key sources, in the order that KeySourceAuto tries them.
+const (
+	// KeySourceAuto picks the first that applies: Identity, IdentityFile,
+	// Passphrase, a store file that is passphrase-encrypted (which then
+	// prompts), and finally the generated identity.
+	KeySourceAuto KeySource = "auto"
+	// KeySourceIdentity uses the age identities in Options.Identity.
+	KeySourceIdentity KeySource = "identity"
+	// KeySourceIdentityFile uses the age identities in Options.IdentityFile,
+	// which may be plugin identities (AGE-PLUGIN-…).
+	KeySourceIdentityFile KeySource = "identity-file"
+	// KeySourcePassphrase uses Options.Passphrase, or asks for one through
+	// Options.Prompt, with age's scrypt recipient.
+	KeySourcePassphrase KeySource = "passphrase"
+	// KeySourceGenerated uses the identity file the store generates in its
+	// own directory on first use (hybrid post-quantum, ML-KEM-768 + X25519).
+	KeySourceGenerated KeySource = "generated"
+)
+
+// ParseKeySource checks a key source name from configuration.
+func ParseKeySource(s string) (KeySource, error) {
+	switch k := KeySource(s); k {
+	case "", KeySourceAuto:
+		return KeySourceAuto, nil
+	case KeySourceIdentity, KeySourceIdentityFile, KeySourcePassphrase, KeySourceGenerated:
+		return k, nil
+	}
+	return "", fmt.Errorf("unknown key source %q (want auto, identity, identity-file, passphrase or generated)", s)
+}
+
+// GeneratedIdentityName is the name of the generated identity file in the
+// store directory.
+const GeneratedIdentityName = "identity.txt"
+
+// maxIdentityFile bounds an identity file read; real ones are a few hundred
+// bytes, age itself stops at 16 MiB.
+const maxIdentityFile = 1 << 20
+
+// keys is a resolved key source: what decrypts the store and what it is
+// encrypted to.
+type keys struct {
+	source     KeySource
+	origin     string // where the key came from, for messages; never the key
+	identities []age.Identity
+	recipient  age.Recipient
+}
+
+// resolveSource decides which key source applies, without loading anything.
+func (s *Store) resolveSource() (KeySource, error) {
+	o := s.opts
+	src := o.KeySource
+	if src == "" {
+		src = KeySourceAuto
+	}
+	if src != KeySourceAuto {
+		return src, nil
+	}
+	switch {
+	case o.Identity != "":
+		return KeySourceIdentity, nil
+	case o.IdentityFile != "":
+		return KeySourceIdentityFile, nil
+	case o.Passphrase != "":
+		return KeySourcePassphrase, nil
+	}
+	scrypt, err := s.isPassphraseEncrypted()
+	if err != nil {
+		return "", err
+	}
+	if scrypt {
+		return KeySourcePassphrase, nil
+	}
+	return KeySourceGenerated, nil
+}
+
+// isPassphraseEncrypted reports whether the store file exists and is
+// encrypted with a passphrase (age's scrypt stanza).
+func (s *Store) isPassphraseEncrypted() (bool, error) {
+	f, err := os.Open(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("failed to open credential store %s: %w", s.path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	return bytes.HasPrefix(head[:n], []byte("age-encryption.org/v1\n-> scrypt ")), nil
+}
+
+// loadKeys resolves and loads the key. With create set, a missing generated
+// identity is created; without it, errNoKey is returned so that read-only
+// operations on a store that does not exist yet create nothing.
+func (s *Store) loadKeys(create bool) (*keys, error) {
+	src, err := s.resolveSource()
+	if err != nil {
+		return nil, err
+	}
+	o := s.opts
+	switch src {
+	case KeySourceIdentity:
+		if o.Identity == "" {
+			return nil, helper.WithHint(errors.New("key source is identity but no identity is set"),
+				"set DOCKER_CREDENTIAL_NOTATION_IDENTITY to an age identity (AGE-SECRET-KEY-…)")
+		}
+		ids, err := parseIdentities(strings.NewReader(o.Identity), o.PluginUI)
+		if err != nil {
+			return nil, fmt.Errorf("failed to parse the identity from the environment: %v", err)
+		}
+		return newKeys(src, "environment", ids)
+	case KeySourceIdentityFile:
+		if o.IdentityFile == "" {
+			return nil, helper.WithHint(errors.New("key source is identity-file but no identity file is set"),
+				"set DOCKER_CREDENTIAL_NOTATION_IDENTITY_FILE to the path of an age identity file")
+		}
+		ids, err := readIdentityFile(o.IdentityFile, o.PluginUI)
+		if err != nil {
+			return nil, err
+		}
+		return newKeys(src, o.IdentityFile, ids)
+	case KeySourcePassphrase:
+		pass := o.Passphrase
+		if pass == "" {
+			if o.Prompt == nil {
+				return nil, helper.WithHint(errors.New("the credential store needs a passphrase and no terminal is available to ask for it"),
+					"set DOCKER_CREDENTIAL_NOTATION_PASSPHRASE, or run the command from a terminal")
+			}
+			if pass, err = o.Prompt("Passphrase for the docker-credential-notation store: "); err != nil {
+				return nil, fmt.Errorf("failed to read the passphrase: %v", err)
+			}
+			if pass == "" {
+				return nil, errors.New("failed to read the passphrase: it is empty")
+			}
+		}
+		id, err := age.NewScryptIdentity(pass)
+		if err != nil {
+			return nil, fmt.Errorf("invalid passphrase: %v", err)
+		}
+		r, err := age.NewScryptRecipient(pass)
+		if err != nil {
+			return nil, fmt.Errorf("invalid passphrase: %v", err)
+		}
+		origin := "DOCKER_CREDENTIAL_NOTATION_PASSPHRASE"
+		if o.Passphrase == "" {
+			origin = "terminal prompt"
+		}
+		return &keys{source: src, origin: origin, identities: []age.Identity{id}, recipient: r}, nil
+	case KeySourceGenerated:
+		path := s.generatedIdentityPath()
+		ids, err := readIdentityFile(path, o.PluginUI)
+		if errors.Is(err, os.ErrNotExist) {
+			if !create {
+				return nil, errNoKey
+			}
+			if err := generateIdentity(path); err != nil {
+				return nil, err
+			}
+			ids, err = readIdentityFile(path, o.PluginUI)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return newKeys(src, path, ids)
+	}
+	return nil, fmt.Errorf("unknown key source %q", src)
+}
+
+// errNoKey means the generated identity does not exist yet.
+var errNoKey = errors.New("no identity has been generated yet")
+
+// newKeys encrypts to the first identity; the others still decrypt, which
+// lets a user rotate keys by putting the new identity first.
+func newKeys(src KeySource, origin string, ids []age.Identity) (*keys, error) {
+	var r age.Recipient
+	switch id := ids[0].(type) {
+	case *age.HybridIdentity:
+		r = id.Recipient()
+	case *age.X25519Identity:
+		r = id.Recipient()
+	case *plugin.Identity:
+		r = id.Recipient()
+	default:
+		return nil, fmt.Errorf("unsupported identity type %T in %s", ids[0], origin)
+	}
+	return &keys{source: src, origin: origin, identities: ids, recipient: r}, nil
+}
+
+// readIdentityFile reads an identity file, refusing one that other users can
+// read: a key that has leaked protects nothing.
+func readIdentityFile(path string, ui *plugin.ClientUI) ([]age.Identity, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("failed to read identity file %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("failed to read identity file %s: %v", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("failed to read identity file %s: %v", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("failed to read identity file %s: not a regular file", path)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return nil, helper.WithHint(
+			fmt.Errorf("refusing to use identity file %s: it is accessible by other users (mode %04o)", path, fi.Mode().Perm()),
+			fmt.Sprintf("run: chmod 600 %s", path))
+	}
+	ids, err := parseIdentities(io.LimitReader(f, maxIdentityFile), ui)
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse identity file %s: %v", path, err)
+	}
+	return ids, nil
+}
+
+// parseIdentities reads age identities, one per line, '#' comments and
+// blank lines ignored: native ones (AGE-SECRET-KEY-1…, AGE-SECRET-KEY-PQ-1…)
+// and plugin ones (AGE-PLUGIN-NAME-1…, run through age-plugin-name on PATH).
+// Errors never quote a line, since lines are secret.
+func parseIdentities(r io.Reader, ui *plugin.ClientUI) ([]age.Identity, error) {
+	var ids []age.Identity
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxIdentityFile)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "AGE-PLUGIN-") {
+			id, err := plugin.NewIdentity(line, ui)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: invalid plugin identity", n)
+			}
+			ids = append(ids, id)
+			continue
+		}
+		parsed, err := age.ParseIdentities(strings.NewReader(line))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: not an age identity (want AGE-SECRET-KEY-…, AGE-SECRET-KEY-PQ-… or AGE-PLUGIN-…)", n)
+		}
+		ids = append(ids, parsed...)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no identity found")
+	}
+	return ids, nil
+}
+
+// generateIdentity writes a new hybrid post-quantum identity in age-keygen's
+// format, atomically, never replacing an existing file. The caller holds the
+// store lock.
+func generateIdentity(path string) error {
+	id, err := age.GenerateHybridIdentity()
+	if err != nil {
+		return fmt.Errorf("failed to generate an identity: %v", err)
+	}
+	content := fmt.Sprintf("# created: %s\n# public key: %s\n# generated by docker-credential-notation: the key of its credential store\n%s\n",
+		time.Now().UTC().Format(time.RFC3339), id.Recipient(), id)
+	if err := writeFileAtomic(path, []byte(content), false); err != nil {
+		return fmt.Errorf("failed to write identity file: %v", err)
+	}
+	return nil
+}

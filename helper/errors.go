@@ -1,0 +1,58 @@
+package helper
+
+import (
+	"errors"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+)
+
+// The protocol's fixed messages, which clients compare after trimming.
+var (
+	// ErrMissingServerURL is "no credentials server URL".
+	ErrMissingServerURL = credentials.NewErrCredentialsMissingServerURL()
+	// ErrMissingUsername is "no credentials username".
+	ErrMissingUsername = credentials.NewErrCredentialsMissingUsername()
+)
+
+// hintError carries one line that tells the user what to do about err.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+// WithHint attaches a hint to err: one line, shown on stderr, that says what
+// the user can do. It returns nil when err is nil.
+func WithHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: hint}
+}
+
+// Hint returns the outermost hint attached to err with WithHint, or "".
+func Hint(err error) string {
+	var h *hintError
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	return ""
+}
+
+// WireMessage returns the text that the protocol writes on stdout for err:
+// exactly "credentials not found in native keychain" for anything wrapping
+// ErrNotFound, the protocol's own message for a missing server URL or user
+// name, and err's message otherwise.
+func WireMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ErrNotFound.Error()
+	case credentials.IsCredentialsMissingServerURL(err):
+		return ErrMissingServerURL.Error()
+	case credentials.IsCredentialsMissingUsername(err):
+		return ErrMissingUsername.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,132 @@
+package helper
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxServerURLLength bounds a server URL. Host names are at most 253 bytes and
+// repository paths are short; anything longer is a mistake or an attack, and
+// keychains have item size limits of their own.
+const MaxServerURLLength = 2048
+
+// Key identifies one registry (or one repository-scoped entry) in a store.
+// Every spelling of a server URL that clients use for the same registry maps
+// to the same Key; see [ParseServerURL]. The zero Key is invalid.
+type Key struct{ s string }
+
+// String returns the canonical form, host[:port][/path].
+func (k Key) String() string { return k.s }
+
+// IsZero reports whether k is the zero Key.
+func (k Key) IsZero() bool { return k.s == "" }
+
+// dockerHubHosts are the names clients use for Docker Hub; they all map to
+// the canonical host "docker.io".
+var dockerHubHosts = map[string]bool{
+	"docker.io":            true,
+	"index.docker.io":      true,
+	"registry-1.docker.io": true,
+}
+
+// ParseServerURL returns the Key for a server URL as clients send it.
+//
+// The rules, applied in this order, are the single definition of "the same
+// registry" for every backend:
+//
+//   - The scheme (http or https, any case) is dropped; no scheme means https.
+//   - The host is lower-cased; docker.io, index.docker.io and
+//     registry-1.docker.io become docker.io.
+//   - The default port of the scheme (443 for https or no scheme, 80 for http)
+//     is dropped; any other port is kept.
+//   - Trailing slashes are dropped, and a path of exactly /v1 or /v2 (the API
+//     roots clients append) is dropped. Any other path is kept, case and all,
+//     so https://index.docker.io/v1/access-token and a repository-scoped key
+//     such as host:5000/ns/repo stay distinct from the registry's own entry.
+//
+// A server URL with user information, a query, a fragment, a port outside
+// 1-65535, white space, control characters or invalid UTF-8 is rejected with
+// an error saying which.
+func ParseServerURL(raw string) (Key, error) {
+	if raw == "" {
+		return Key{}, ErrMissingServerURL
+	}
+	if len(raw) > MaxServerURLLength {
+		return Key{}, fmt.Errorf("invalid server URL: longer than %d bytes", MaxServerURLLength)
+	}
+	if !utf8.ValidString(raw) {
+		return Key{}, errors.New("invalid server URL: not valid UTF-8")
+	}
+	for _, r := range raw {
+		if r < 0x21 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return Key{}, fmt.Errorf("invalid server URL: contains white space or control character %U", r)
+		}
+		if r == '\\' {
+			return Key{}, errors.New("invalid server URL: contains a backslash")
+		}
+	}
+
+	scheme, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		scheme, rest = strings.ToLower(raw[:i]), raw[i+3:]
+		if scheme != "https" && scheme != "http" {
+			return Key{}, fmt.Errorf("invalid server URL: unsupported scheme %q (use https, http or none)", raw[:i])
+		}
+	}
+	u, err := url.Parse("//" + rest)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return Key{}, fmt.Errorf("invalid server URL: %v", err)
+	}
+	switch {
+	case u.User != nil:
+		return Key{}, errors.New("invalid server URL: must not contain a user name or password")
+	case u.RawQuery != "" || u.ForceQuery:
+		return Key{}, errors.New("invalid server URL: must not contain a query")
+	case u.Fragment != "" || strings.Contains(rest, "#"):
+		return Key{}, errors.New("invalid server URL: must not contain a fragment")
+	}
+
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return Key{}, errors.New("invalid server URL: no host name")
+	}
+	if strings.ContainsAny(host, "%[]") {
+		return Key{}, fmt.Errorf("invalid server URL: invalid host name %q", host)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // an IPv6 literal
+	}
+	port := u.Port()
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return Key{}, fmt.Errorf("invalid server URL: port %q is out of range 1-65535", port)
+		}
+		port = strconv.Itoa(n) // drops leading zeros
+		if (scheme == "http" && n == 80) || (scheme != "http" && n == 443) {
+			port = ""
+		}
+	}
+	if dockerHubHosts[host] && port == "" {
+		host = "docker.io"
+	}
+
+	p := strings.TrimRight(u.EscapedPath(), "/")
+	if p == "/v1" || p == "/v2" {
+		p = ""
+	}
+
+	k := host
+	if port != "" {
+		k += ":" + port
+	}
+	return Key{s: k + p}, nil
+}

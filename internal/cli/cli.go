@@ -1,0 +1,240 @@
+// Package cli is the command line of docker-credential-notation: the
+// protocol actions that clients invoke (store, get, erase, list, version) and
+// the subcommands people type.
+//
+// The process boundary follows docker-credential-helpers: a protocol error is
+// written to stdout (where docker and oras-go read it) with exit status 1;
+// hints and debug output go to stderr, which clients pass to the user's
+// terminal; prompts open the terminal itself, since stdin is the payload.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/config"
+)
+
+// Name is the program's name, as clients call it.
+const Name = "docker-credential-notation"
+
+// Env is what a run sees of its process.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment; os.Getenv outside tests.
+	Getenv func(string) string
+	// Version is the program's version, Package its module path.
+	Version, Package string
+	// OpenStore builds the configured store. The composition root (main)
+	// supplies it, so this package depends on no backend.
+	OpenStore func(ctx context.Context, cfg *config.Config, env *Env) (helper.Store, error)
+	// Prompt asks for a secret on the terminal; nil means no terminal.
+	Prompt func(prompt string) (string, error)
+}
+
+// protocolError is a failure of a protocol action: its message goes to
+// stdout, where clients read it.
+type protocolError struct{ err error }
+
+func (e *protocolError) Error() string { return e.err.Error() }
+func (e *protocolError) Unwrap() error { return e.err }
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// Run runs the program with args (args[0] is the program name) and returns
+// its exit status.
+func Run(ctx context.Context, args []string, env *Env) int {
+	app := newApp(env)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var perr *protocolError
+	var uerr *usageError
+	switch {
+	case errors.As(err, &perr):
+		fmt.Fprintln(env.Stdout, helper.WireMessage(perr.err))
+	case errors.As(err, &uerr):
+		// Like the reference, a wrong action is reported on stdout.
+		fmt.Fprintln(env.Stdout, Name+": "+uerr.msg)
+		fmt.Fprintf(env.Stderr, "%s: hint: run '%s --help' for the list of commands\n", Name, Name)
+		return 1
+	default:
+		fmt.Fprintf(env.Stderr, "%s: error: %v\n", Name, err)
+	}
+	if h := helper.Hint(err); h != "" {
+		fmt.Fprintf(env.Stderr, "%s: hint: %s\n", Name, h)
+	}
+	return 1
+}
+
+func newApp(env *Env) *ucli.App {
+	app := &ucli.App{
+		Name:            Name,
+		Usage:           "keep registry credentials encrypted, for docker, notation, oras, crane and regctl",
+		UsageText:       Name + " <store|get|erase|list|version>\n" + Name + " <command> [options]",
+		HideVersion:     true,
+		HideHelpCommand: true,
+		Reader:          env.Stdin,
+		Writer:          env.Stdout,
+		ErrWriter:       env.Stderr,
+		ExitErrHandler:  func(*ucli.Context, error) {},
+		OnUsageError: func(_ *ucli.Context, err error, _ bool) error {
+			return &usageError{msg: err.Error()}
+		},
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.Bool("version") {
+				return printVersion(env)
+			}
+			if c.NArg() == 0 {
+				// The reference prints its usage and fails when called
+				// without an action.
+				return &usageError{msg: "no action given; usage: " + Name + " <store|get|erase|list|version>"}
+			}
+			return &usageError{msg: "unknown action: " + c.Args().First()}
+		},
+		Commands: []*ucli.Command{
+			protocolCommand(env, helper.ActionStore, "store the credential read as JSON from stdin"),
+			protocolCommand(env, helper.ActionGet, "print the credential for the server URL read from stdin"),
+			protocolCommand(env, helper.ActionErase, "erase the credential for the server URL read from stdin"),
+			protocolCommand(env, helper.ActionList, "print every stored server URL and its username"),
+			{
+				Name:     helper.ActionVersion,
+				Usage:    "print the version",
+				Category: "protocol",
+				Action: func(c *ucli.Context) error {
+					if err := noArgs(c); err != nil {
+						return err
+					}
+					return printVersion(env)
+				},
+			},
+			configCommand(env),
+		},
+	}
+	return app
+}
+
+func printVersion(env *Env) error {
+	_, err := fmt.Fprintf(env.Stdout, "%s (%s) %s\n", Name, env.Package, env.Version)
+	return err
+}
+
+func noArgs(c *ucli.Context) error {
+	if c.NArg() > 0 {
+		return &protocolError{err: fmt.Errorf("unexpected argument %q: %s %s takes its input on stdin", c.Args().First(), Name, c.Command.Name)}
+	}
+	return nil
+}
+
+func protocolCommand(env *Env, action, usage string) *ucli.Command {
+	return &ucli.Command{
+		Name:     action,
+		Usage:    usage,
+		Category: "protocol",
+		Action: func(c *ucli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			store, _, err := open(c.Context, env)
+			if err != nil {
+				return &protocolError{err: err}
+			}
+			if err := helper.Handle(c.Context, store, action, env.Stdin, env.Stdout); err != nil {
+				return &protocolError{err: err}
+			}
+			return nil
+		},
+	}
+}
+
+// open loads the configuration and opens the configured store, traced when
+// debugging is on.
+func open(ctx context.Context, env *Env) (helper.Store, *config.Config, error) {
+	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		return nil, nil, helper.WithHint(err, "run '"+Name+" config' to see the effective configuration")
+	}
+	store, err := env.OpenStore(ctx, cfg, env)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if cfg.Debug {
+		fmt.Fprintf(env.Stderr, "%s: debug: backend %s, %s\n", Name, cfg.Backend, describe(store))
+		store = helper.Traced(store, env.Stderr)
+	}
+	return store, cfg, nil
+}
+
+func describe(s helper.Store) string {
+	if d, ok := s.(helper.Describer); ok {
+		return d.Describe()
+	}
+	return fmt.Sprintf("%T", s)
+}
+
+// KeyDescriber is implemented by stores that have an encryption key source
+// to report.
+type KeyDescriber interface {
+	KeySource() (source, origin string, err error)
+}
+
+func configCommand(env *Env) *ucli.Command {
+	return &ucli.Command{
+		Name:  "config",
+		Usage: "print the effective configuration and where each value comes from (never a secret)",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "json", Usage: "print JSON"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("unexpected argument %q", c.Args().First())
+			}
+			cfg, err := config.Load(env.Getenv)
+			if err != nil {
+				return err
+			}
+			settings := cfg.Settings()
+			store, err := env.OpenStore(c.Context, cfg, env)
+			if err != nil {
+				return err
+			}
+			settings = append(settings, config.Setting{Name: "store", Value: describe(store), Source: "backend " + cfg.Backend})
+			if kd, ok := store.(KeyDescriber); ok {
+				src, origin, err := kd.KeySource()
+				v := src + " (" + origin + ")"
+				if err != nil {
+					v = "error: " + err.Error()
+				}
+				settings = append(settings, config.Setting{Name: "key", Value: v, Source: "keySource " + cfg.KeySource})
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(settings)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE\tVARIABLE")
+			for _, s := range settings {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Value, s.Source, strings.TrimSpace(s.Env))
+			}
+			return tw.Flush()
+		},
+	}
+}

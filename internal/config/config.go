@@ -1,0 +1,285 @@
+// Package config resolves the helper's settings from, in order of
+// precedence, environment variables, the config file and built-in defaults,
+// and remembers where each value came from.
+//
+// docker runs `docker-credential-notation get` with no flags, so every
+// setting has an environment variable (prefix DOCKER_CREDENTIAL_NOTATION_)
+// and a default that works on a fresh machine. Secrets (an identity, a
+// passphrase) come only from the environment, never from the config file.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// EnvPrefix starts every environment variable the helper reads.
+const EnvPrefix = "DOCKER_CREDENTIAL_NOTATION_"
+
+// The environment variables.
+const (
+	EnvConfig       = EnvPrefix + "CONFIG"
+	EnvBackend      = EnvPrefix + "BACKEND"
+	EnvStoreDir     = EnvPrefix + "STORE_DIR"
+	EnvKeySource    = EnvPrefix + "KEY_SOURCE"
+	EnvIdentity     = EnvPrefix + "IDENTITY"
+	EnvIdentityFile = EnvPrefix + "IDENTITY_FILE"
+	EnvPassphrase   = EnvPrefix + "PASSPHRASE"
+	EnvDebug        = EnvPrefix + "DEBUG"
+)
+
+// AppDirName is the helper's directory under the user's config directory.
+const AppDirName = "docker-credential-notation"
+
+// ConfigFileName is the config file's name in that directory.
+const ConfigFileName = "config.json"
+
+// maxConfigFile bounds the config file read; a real one is a few lines.
+const maxConfigFile = 1 << 20
+
+// Backends.
+const (
+	BackendAuto = "auto"
+	BackendFile = "file"
+)
+
+// Config is the effective configuration.
+type Config struct {
+	// Backend is "auto" or "file". auto uses the encrypted file store until
+	// an OS keychain backend is available.
+	Backend string
+	// StoreDir holds the file store, its generated identity and its lock.
+	StoreDir string
+	// KeySource is the file store's key source: auto, identity,
+	// identity-file, passphrase or generated.
+	KeySource string
+	// Identity holds age identities. Secret: environment only.
+	Identity string
+	// IdentityFile is the path of an age identity file.
+	IdentityFile string
+	// Passphrase encrypts the file store with scrypt. Secret: environment only.
+	Passphrase string
+	// Debug writes a redacted trace of each call to stderr.
+	Debug bool
+	// ConfigFile is the config file that was consulted (it may not exist).
+	ConfigFile string
+	// ConfigFileFound reports whether ConfigFile existed.
+	ConfigFileFound bool
+
+	sources map[string]string
+}
+
+// file is the config file's schema.
+type file struct {
+	Backend      *string `json:"backend,omitempty"`
+	StoreDir     *string `json:"storeDir,omitempty"`
+	KeySource    *string `json:"keySource,omitempty"`
+	IdentityFile *string `json:"identityFile,omitempty"`
+	Debug        *bool   `json:"debug,omitempty"`
+}
+
+// Setting is one line of the effective configuration, for display.
+type Setting struct {
+	Name   string `json:"name"`
+	Env    string `json:"env"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
+}
+
+// Settings lists every setting with its value and where it came from.
+// Secrets are shown only as "(set)" or "(not set)".
+func (c *Config) Settings() []Setting {
+	hidden := func(v string) string {
+		if v == "" {
+			return "(not set)"
+		}
+		return "(set, hidden)"
+	}
+	return []Setting{
+		{"config", EnvConfig, c.ConfigFile, c.source("config")},
+		{"backend", EnvBackend, c.Backend, c.source("backend")},
+		{"storeDir", EnvStoreDir, c.StoreDir, c.source("storeDir")},
+		{"keySource", EnvKeySource, c.KeySource, c.source("keySource")},
+		{"identity", EnvIdentity, hidden(c.Identity), c.source("identity")},
+		{"identityFile", EnvIdentityFile, c.IdentityFile, c.source("identityFile")},
+		{"passphrase", EnvPassphrase, hidden(c.Passphrase), c.source("passphrase")},
+		{"debug", EnvDebug, fmt.Sprint(c.Debug), c.source("debug")},
+	}
+}
+
+func (c *Config) source(name string) string {
+	if s, ok := c.sources[name]; ok {
+		return s
+	}
+	return "default"
+}
+
+// Load resolves the configuration. getenv is os.Getenv outside tests.
+func Load(getenv func(string) string) (*Config, error) {
+	c := &Config{Backend: BackendAuto, KeySource: "auto", sources: map[string]string{}}
+	appDir, appDirErr := DefaultDir(getenv)
+
+	c.ConfigFile = getenv(EnvConfig)
+	if c.ConfigFile != "" {
+		c.sources["config"] = "env " + EnvConfig
+	} else if appDirErr == nil {
+		c.ConfigFile = filepath.Join(appDir, ConfigFileName)
+	}
+	if c.ConfigFile != "" {
+		if err := c.readFile(c.ConfigFile); err != nil {
+			return nil, err
+		}
+	}
+
+	fromEnv := func(name, env string, dst *string) {
+		if v := getenv(env); v != "" {
+			*dst = v
+			c.sources[name] = "env " + env
+		}
+	}
+	fromEnv("backend", EnvBackend, &c.Backend)
+	fromEnv("storeDir", EnvStoreDir, &c.StoreDir)
+	fromEnv("keySource", EnvKeySource, &c.KeySource)
+	fromEnv("identity", EnvIdentity, &c.Identity)
+	fromEnv("identityFile", EnvIdentityFile, &c.IdentityFile)
+	fromEnv("passphrase", EnvPassphrase, &c.Passphrase)
+	if v := getenv(EnvDebug); v != "" {
+		b, err := parseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s: %v", EnvDebug, err)
+		}
+		c.Debug = b
+		c.sources["debug"] = "env " + EnvDebug
+	}
+
+	switch c.Backend {
+	case BackendAuto, BackendFile:
+	default:
+		return nil, fmt.Errorf("invalid backend %q from %s (want auto or file)", c.Backend, c.source("backend"))
+	}
+	switch c.KeySource {
+	case "auto", "identity", "identity-file", "passphrase", "generated":
+	default:
+		return nil, fmt.Errorf("invalid key source %q from %s (want auto, identity, identity-file, passphrase or generated)", c.KeySource, c.source("keySource"))
+	}
+	if c.StoreDir == "" {
+		if appDirErr != nil {
+			return nil, fmt.Errorf("failed to find a store directory: %v; set %s", appDirErr, EnvStoreDir)
+		}
+		c.StoreDir = appDir
+	}
+	return c, nil
+}
+
+func (c *Config) readFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to read config file %s: %v", path, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return fmt.Errorf("failed to read config file %s: %v", path, err)
+	}
+	if len(b) > maxConfigFile {
+		return fmt.Errorf("failed to read config file %s: larger than %d bytes", path, maxConfigFile)
+	}
+	c.ConfigFileFound = true
+	fc, err := ParseFile(b)
+	if err != nil {
+		return fmt.Errorf("failed to parse config file %s: %v", path, err)
+	}
+	src := "config file"
+	set := func(name string, v *string, dst *string) {
+		if v != nil {
+			*dst = *v
+			c.sources[name] = src
+		}
+	}
+	set("backend", fc.Backend, &c.Backend)
+	set("storeDir", fc.StoreDir, &c.StoreDir)
+	set("keySource", fc.KeySource, &c.KeySource)
+	set("identityFile", fc.IdentityFile, &c.IdentityFile)
+	if fc.Debug != nil {
+		c.Debug = *fc.Debug
+		c.sources["debug"] = src
+	}
+	if c.StoreDir != "" && !filepath.IsAbs(c.StoreDir) {
+		c.StoreDir = filepath.Join(filepath.Dir(path), c.StoreDir)
+	}
+	if c.IdentityFile != "" && !filepath.IsAbs(c.IdentityFile) {
+		c.IdentityFile = filepath.Join(filepath.Dir(path), c.IdentityFile)
+	}
+	return nil
+}
+
+// ParseFile parses the config file's JSON. Unknown keys are errors, so a
+// typo does not silently fall back to a default; secrets are refused.
+func ParseFile(b []byte) (*file, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %v", err)
+	}
+	for k := range probe {
+		switch strings.ToLower(k) {
+		case "identity", "passphrase":
+			return nil, fmt.Errorf("%q must not be in the config file: secrets come only from the environment (%s%s)", k, EnvPrefix, strings.ToUpper(k))
+		}
+	}
+	var fc file
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return nil, err
+	}
+	return &fc, nil
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean (use 1 or 0)", v)
+}
+
+// DefaultDir returns the helper's directory under the user's config
+// directory, as os.UserConfigDir computes it but through getenv.
+func DefaultDir(getenv func(string) string) (string, error) {
+	var base string
+	switch runtime.GOOS {
+	case "windows":
+		base = getenv("AppData")
+		if base == "" {
+			return "", errors.New("%AppData% is not set")
+		}
+	case "darwin", "ios":
+		home := getenv("HOME")
+		if home == "" {
+			return "", errors.New("$HOME is not set")
+		}
+		base = filepath.Join(home, "Library", "Application Support")
+	default:
+		base = getenv("XDG_CONFIG_HOME")
+		if base == "" || !filepath.IsAbs(base) {
+			home := getenv("HOME")
+			if home == "" {
+				return "", errors.New("neither $XDG_CONFIG_HOME nor $HOME is set")
+			}
+			base = filepath.Join(home, ".config")
+		}
+	}
+	return filepath.Join(base, AppDirName), nil
+}
