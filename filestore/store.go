@@ -8,7 +8,8 @@
 //	{"version":1,"entries":{"<key>":{"serverURL":"…","username":"…","secret":"…"}}}
 //
 // where <key> is [helper.Key] of the server URL and serverURL is the server URL
-// as the client stored it.
+// as the client stored it. The store writes one entry per line, sorted by key
+// (see codec.go), so that a get parses one line rather than every entry.
 //
 // Reads take no lock: every write replaces the file atomically (a temporary
 // file in the same directory, fsynced, then renamed), so a reader sees either
@@ -22,7 +23,6 @@ package filestore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -147,11 +147,17 @@ type entry struct {
 
 // Get implements helper.Store.
 func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, error) {
-	doc, err := s.read()
-	if err != nil {
+	plain, err := s.read()
+	if err != nil || plain == nil {
+		if err == nil {
+			err = fmt.Errorf("%s: %w", key, helper.ErrNotFound)
+		}
 		return helper.Credentials{}, err
 	}
-	e, ok := doc.Entries[key.String()]
+	e, ok, err := lookupEntry(plain, key.String())
+	if err != nil {
+		return helper.Credentials{}, s.contentError(err)
+	}
 	if !ok {
 		return helper.Credentials{}, fmt.Errorf("%s: %w", key, helper.ErrNotFound)
 	}
@@ -160,15 +166,25 @@ func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, er
 
 // List implements helper.Store.
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
-	doc, err := s.read()
-	if err != nil {
-		return nil, err
+	plain, err := s.read()
+	if err != nil || plain == nil {
+		return map[string]string{}, err
 	}
-	m := make(map[string]string, len(doc.Entries))
-	for _, e := range doc.Entries {
-		m[e.ServerURL] = e.Username
+	m, err := listEntries(plain)
+	if err != nil {
+		return nil, s.contentError(err)
 	}
 	return m, nil
+}
+
+// contentError reports a plaintext that decrypted but cannot be used.
+func (s *Store) contentError(err error) error {
+	var se errSchema
+	if errors.As(err, &se) {
+		return helper.WithHint(fmt.Errorf("failed to parse credential store %s: %v", s.path, err),
+			"the store was written by another version of docker-credential-notation; upgrade it")
+	}
+	return fmt.Errorf("failed to parse credential store %s: %v", s.path, err)
 }
 
 // Put implements helper.Store.
@@ -194,15 +210,12 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 	})
 }
 
-// read loads and decrypts the store. A store file that does not exist is an
-// empty store; any other failure is an error.
-func (s *Store) read() (*document, error) {
+// read loads and decrypts the store, returning the plaintext, or nil if the
+// store file does not exist. Any other failure is an error.
+func (s *Store) read() ([]byte, error) {
 	data, err := s.readFile()
-	if err != nil {
+	if err != nil || data == nil {
 		return nil, err
-	}
-	if data == nil {
-		return &document{Version: SchemaVersion, Entries: map[string]entry{}}, nil
 	}
 	k, err := s.loadKeys(false)
 	if errors.Is(err, errNoKey) {
@@ -238,7 +251,10 @@ func (s *Store) readFile() ([]byte, error) {
 		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxStoreFile+1))
+	// Read into a buffer of the file's size: one allocation.
+	buf := bytes.NewBuffer(make([]byte, 0, min(fi.Size(), maxStoreFile)+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(f, maxStoreFile+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
@@ -255,7 +271,7 @@ func (s *Store) readFile() ([]byte, error) {
 
 const storeHint = "the store was not modified; check DOCKER_CREDENTIAL_NOTATION_IDENTITY, _IDENTITY_FILE and _PASSPHRASE, or restore the file from a backup"
 
-func (s *Store) decrypt(data []byte, k *keys) (*document, error) {
+func (s *Store) decrypt(data []byte, k *keys) ([]byte, error) {
 	r, err := age.Decrypt(bytes.NewReader(data), k.identities...)
 	if err != nil {
 		var nomatch *age.NoIdentityMatchError
@@ -268,25 +284,14 @@ func (s *Store) decrypt(data []byte, k *keys) (*document, error) {
 			fmt.Errorf("failed to decrypt credential store %s: not a valid age file, or its header is damaged: %v", s.path, err),
 			storeHint)
 	}
-	plain, err := io.ReadAll(r)
-	if err != nil {
+	// The plaintext is a little shorter than the file: one allocation.
+	buf := bytes.NewBuffer(make([]byte, 0, len(data)+bytes.MinRead))
+	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, helper.WithHint(
 			fmt.Errorf("failed to decrypt credential store %s: the file is truncated or has been tampered with: %v", s.path, err),
 			storeHint)
 	}
-	var doc document
-	if err := json.Unmarshal(plain, &doc); err != nil {
-		return nil, fmt.Errorf("failed to parse credential store %s: invalid JSON inside the encrypted file: %v", s.path, err)
-	}
-	if doc.Version != SchemaVersion {
-		return nil, helper.WithHint(
-			fmt.Errorf("failed to parse credential store %s: schema version %d is not supported (want %d)", s.path, doc.Version, SchemaVersion),
-			"the store was written by another version of docker-credential-notation; upgrade it")
-	}
-	if doc.Entries == nil {
-		doc.Entries = map[string]entry{}
-	}
-	return &doc, nil
+	return buf.Bytes(), nil
 }
 
 // update runs fn on the current document under the store lock and writes
@@ -318,15 +323,19 @@ func (s *Store) update(ctx context.Context, fn func(*document) (bool, error)) er
 	}
 	doc := &document{Version: SchemaVersion, Entries: map[string]entry{}}
 	if data != nil {
-		if doc, err = s.decrypt(data, k); err != nil {
+		plain, err := s.decrypt(data, k)
+		if err != nil {
 			return err
+		}
+		if doc, err = parseDocument(plain); err != nil {
+			return s.contentError(err)
 		}
 	}
 	changed, err := fn(doc)
 	if err != nil || !changed {
 		return err
 	}
-	plain, err := json.Marshal(doc)
+	plain, err := encodeDocument(doc)
 	if err != nil {
 		return fmt.Errorf("failed to encode credential store: %v", err)
 	}
