@@ -243,6 +243,11 @@ func readIdentityFile(path string, ui *plugin.ClientUI) ([]age.Identity, error) 
 // and plugin ones (AGE-PLUGIN-NAME-1…, run through age-plugin-name on PATH).
 // Errors never quote a line, since lines are secret.
 func parseIdentities(r io.Reader, ui *plugin.ClientUI) ([]age.Identity, error) {
+	if ui == nil {
+		// age's plugin client dereferences its UI unconditionally; an empty
+		// one makes every request for interaction fail, as Options promises.
+		ui = &plugin.ClientUI{}
+	}
 	var ids []age.Identity
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxIdentityFile)

@@ -184,7 +184,8 @@ func (s *Store) contentError(err error) error {
 		return helper.WithHint(fmt.Errorf("failed to parse credential store %s: %v", s.path, err),
 			"the store was written by another version of docker-credential-notation; upgrade it")
 	}
-	return fmt.Errorf("failed to parse credential store %s: %v", s.path, err)
+	return helper.WithHint(fmt.Errorf("failed to parse credential store %s: %v", s.path, err),
+		"the store was not modified; restore the file from a backup")
 }
 
 // Put implements helper.Store.
@@ -218,15 +219,21 @@ func (s *Store) read() ([]byte, error) {
 		return nil, err
 	}
 	k, err := s.loadKeys(false)
+	if err != nil {
+		return nil, s.keyError(err)
+	}
+	return s.decrypt(data, k)
+}
+
+// keyError explains errNoKey, which loadKeys returns for an existing store
+// whose generated identity has disappeared; other errors pass through.
+func (s *Store) keyError(err error) error {
 	if errors.Is(err, errNoKey) {
-		return nil, helper.WithHint(
+		return helper.WithHint(
 			fmt.Errorf("failed to open credential store %s: its identity file %s is missing", s.path, s.generatedIdentityPath()),
 			"restore the identity file from a backup, or point DOCKER_CREDENTIAL_NOTATION_IDENTITY_FILE at the identity the store was encrypted to")
 	}
-	if err != nil {
-		return nil, err
-	}
-	return s.decrypt(data, k)
+	return err
 }
 
 // readFile returns the store file's bytes, or nil if it does not exist.
@@ -302,13 +309,24 @@ func (s *Store) update(ctx context.Context, fn func(*document) (bool, error)) er
 		ctx, cancel = context.WithTimeout(ctx, defaultLockTimeout)
 		defer cancel()
 	}
+	// With no store yet, an update that changes nothing (erasing a missing
+	// entry, as `docker logout` does) must not create a directory, a key or
+	// ask for a passphrase just to answer not-found.
+	if data, err := s.readFile(); err == nil && data == nil {
+		if changed, err := fn(&document{Version: SchemaVersion, Entries: map[string]entry{}}); err != nil || !changed {
+			return err
+		}
+	}
 	if err := ensureDir(s.opts.Dir); err != nil {
 		return err
 	}
 	lock, err := filelock.Acquire(ctx, filepath.Join(s.opts.Dir, lockFileName))
-	if err != nil {
+	if errors.Is(err, filelock.ErrTimeout) {
 		return helper.WithHint(fmt.Errorf("failed to lock credential store: %v", err),
 			"another docker-credential-notation process is writing; retry, or look for a hung process")
+	}
+	if err != nil {
+		return fmt.Errorf("failed to lock credential store: %v", err)
 	}
 	defer lock.Unlock()
 	s.removeStaleTemps()
@@ -319,7 +337,7 @@ func (s *Store) update(ctx context.Context, fn func(*document) (bool, error)) er
 	}
 	k, err := s.loadKeys(data == nil)
 	if err != nil {
-		return err
+		return s.keyError(err)
 	}
 	doc := &document{Version: SchemaVersion, Entries: map[string]entry{}}
 	if data != nil {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -41,16 +42,19 @@ var dockerHubHosts = map[string]bool{
 //   - The scheme (http or https, any case) is dropped; no scheme means https.
 //   - The host is lower-cased; docker.io, index.docker.io and
 //     registry-1.docker.io become docker.io.
-//   - The default port of the scheme (443 for https or no scheme, 80 for http)
-//     is dropped; any other port is kept.
+//   - Port 443, and port 80 with http, is dropped; any other port is kept.
+//     (A Key has no scheme and a Key without a port means 443, so
+//     http://host:443 is host, as https://host is.)
 //   - Trailing slashes are dropped, and a path of exactly /v1 or /v2 (the API
 //     roots clients append) is dropped. Any other path is kept, case and all,
 //     so https://index.docker.io/v1/access-token and a repository-scoped key
 //     such as host:5000/ns/repo stay distinct from the registry's own entry.
 //
 // A server URL with user information, a query, a fragment, a port outside
-// 1-65535, white space, control characters or invalid UTF-8 is rejected with
-// an error saying which.
+// 1-65535, white space, control characters, invalid UTF-8, a percent-encoded
+// or malformed host name, or whose Key would be longer than
+// MaxServerURLLength, is rejected with an error saying which. Every accepted
+// Key is its own canonical form: ParseServerURL(k.String()) returns k.
 func ParseServerURL(raw string) (Key, error) {
 	if raw == "" {
 		return Key{}, ErrMissingServerURL
@@ -62,7 +66,7 @@ func ParseServerURL(raw string) (Key, error) {
 		return Key{}, errors.New("invalid server URL: not valid UTF-8")
 	}
 	for _, r := range raw {
-		if r < 0x21 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return Key{}, fmt.Errorf("invalid server URL: contains white space or control character %U", r)
 		}
 		if r == '\\' {
@@ -73,6 +77,12 @@ func ParseServerURL(raw string) (Key, error) {
 	scheme, rest := "", raw
 	if i := strings.Index(raw, "://"); i >= 0 {
 		scheme, rest = strings.ToLower(raw[:i]), raw[i+3:]
+		// "://" anywhere else (host/a://b, user:pw@host://) is no scheme;
+		// taking it for one would quote a password in the error, and
+		// keeping it in the path would make a Key that does not parse again.
+		if !isScheme(scheme) || strings.Contains(rest, "://") {
+			return Key{}, errors.New(`invalid server URL: "://" may only follow the scheme (https, http or none)`)
+		}
 		if scheme != "https" && scheme != "http" {
 			return Key{}, fmt.Errorf("invalid server URL: unsupported scheme %q (use https, http or none)", raw[:i])
 		}
@@ -98,10 +108,15 @@ func ParseServerURL(raw string) (Key, error) {
 	if host == "" {
 		return Key{}, errors.New("invalid server URL: no host name")
 	}
-	if strings.ContainsAny(host, "%[]") {
+	// url.Parse decodes percent-encoding in the host (which could smuggle in
+	// white space, controls or invalid UTF-8 past the checks above) and takes
+	// an unbracketed host with several colons; no client sends either.
+	authority, _, _ := strings.Cut(rest, "/")
+	bracketed := strings.HasPrefix(u.Host, "[")
+	if strings.ContainsAny(host, "%[]") || strings.Contains(authority, "%") || (strings.Contains(host, ":") && !bracketed) {
 		return Key{}, fmt.Errorf("invalid server URL: invalid host name %q", host)
 	}
-	if strings.Contains(host, ":") {
+	if bracketed {
 		host = "[" + host + "]" // an IPv6 literal
 	}
 	port := u.Port()
@@ -111,7 +126,7 @@ func ParseServerURL(raw string) (Key, error) {
 			return Key{}, fmt.Errorf("invalid server URL: port %q is out of range 1-65535", port)
 		}
 		port = strconv.Itoa(n) // drops leading zeros
-		if (scheme == "http" && n == 80) || (scheme != "http" && n == 443) {
+		if n == 443 || (scheme == "http" && n == 80) {
 			port = ""
 		}
 	}
@@ -128,5 +143,24 @@ func ParseServerURL(raw string) (Key, error) {
 	if port != "" {
 		k += ":" + port
 	}
-	return Key{s: k + p}, nil
+	k += p
+	// Escaping the path (and lower-casing the host) can lengthen it.
+	if len(k) > MaxServerURLLength {
+		return Key{}, fmt.Errorf("invalid server URL: longer than %d bytes once escaped", MaxServerURLLength)
+	}
+	return Key{s: k}, nil
+}
+
+// isScheme reports whether s is a URL scheme: a letter, then letters, digits,
+// "+", "-" or "." (RFC 3986, section 3.1).
+func isScheme(s string) bool {
+	for i, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

@@ -5,25 +5,31 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 )
 
 // Traced wraps s so that every call is written to w as one line: the method,
 // the key, the outcome and how long it took. Secrets never appear; user
-// names do, since they are needed to diagnose a wrong login.
+// names do, since they are needed to diagnose a wrong login. Lines are
+// written whole, one at a time, so w need not be safe for concurrent use.
 func Traced(s Store, w io.Writer) Store {
 	return &traced{s: s, w: w}
 }
 
 type traced struct {
-	s Store
-	w io.Writer
+	s  Store
+	mu sync.Mutex // serializes writes to w
+	w  io.Writer
 }
 
 var _ Store = (*traced)(nil)
 
 func (t *traced) logf(start time.Time, format string, args ...any) {
-	fmt.Fprintf(t.w, "docker-credential-notation: debug: "+format+" (%s)\n", append(args, time.Since(start).Round(time.Microsecond))...)
+	line := fmt.Sprintf("docker-credential-notation: debug: "+format+" (%s)\n", append(args, time.Since(start).Round(time.Microsecond))...)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, _ = io.WriteString(t.w, line)
 }
 
 func outcome(err error) string {

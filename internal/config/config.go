@@ -159,6 +159,16 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.sources["debug"] = "env " + EnvDebug
 	}
 
+	// docker runs the helper in whatever directory the user is in, so a
+	// relative path from the environment would move the store around.
+	for _, p := range []struct{ name, env, v string }{
+		{"storeDir", EnvStoreDir, c.StoreDir},
+		{"identityFile", EnvIdentityFile, c.IdentityFile},
+	} {
+		if p.v != "" && !filepath.IsAbs(p.v) && c.sources[p.name] == "env "+p.env {
+			return nil, fmt.Errorf("invalid %s %q: must be an absolute path", p.env, p.v)
+		}
+	}
 	switch c.Backend {
 	case BackendAuto, BackendFile:
 	default:

@@ -1,0 +1,231 @@
+// Package tests drives the built docker-credential-notation binary end to
+// end: testscript scripts in testdata/script (one per topic, stdin in,
+// stdout, stderr and exit status checked) and the real client libraries
+// that docker and oras use to run credential helpers.
+//
+// TestMain builds the binary once and puts its directory first on PATH, so
+// every test, and every client library, finds it as docker-credential-notation.
+// Each test gets its own HOME, XDG_CONFIG_HOME and store directory: nothing
+// touches the real user's files.
+package tests
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+)
+
+// binName is the program's name, as clients call it.
+const binName = "docker-credential-notation"
+
+// testVersion is stamped into the binary, so that the version output can be
+// checked exactly.
+const testVersion = "v0.0.0-e2e"
+
+// binDir holds the built binary; TestMain puts it first on PATH.
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tests:", err)
+		return 1
+	}
+	binDir, err = os.MkdirTemp("", "dcn-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tests:", err)
+		return 1
+	}
+	defer os.RemoveAll(binDir)
+
+	bin := filepath.Join(binDir, binName+exeSuffix())
+	cmd := exec.Command("go", "build", "-trimpath",
+		"-ldflags", "-X main.version="+testVersion,
+		"-o", bin, ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: failed to build %s: %v\n%s", binName, err, out)
+		return 1
+	}
+
+	// Nothing from the developer's own environment may steer the helper.
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_") {
+			os.Unsetenv(name)
+		}
+	}
+	os.Unsetenv("DOCKER_CONFIG")
+	os.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return m.Run()
+}
+
+// moduleRoot finds the directory of the module's go.mod, walking up from the
+// tests directory (the working directory of `go test`).
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the tests directory")
+		}
+		dir = parent
+	}
+}
+
+func exeSuffix() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}
+
+// sandbox is one test's private environment.
+type sandbox struct {
+	Home     string // HOME
+	StoreDir string // DOCKER_CREDENTIAL_NOTATION_STORE_DIR
+}
+
+// StoreFile is the path of the encrypted store file.
+func (s sandbox) StoreFile() string { return filepath.Join(s.StoreDir, "store.age") }
+
+// isolate gives the test a fresh HOME, XDG_CONFIG_HOME and store directory
+// in the process environment, which the binary inherits when a client
+// library runs it.
+func isolate(t *testing.T) sandbox {
+	t.Helper()
+	dir := t.TempDir()
+	s := sandbox{Home: filepath.Join(dir, "home"), StoreDir: filepath.Join(dir, "store")}
+	if err := os.MkdirAll(s.Home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", s.Home)
+	t.Setenv("USERPROFILE", s.Home)
+	t.Setenv("AppData", filepath.Join(s.Home, "AppData"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(s.Home, ".config"))
+	t.Setenv("DOCKER_CONFIG", filepath.Join(s.Home, ".docker"))
+	t.Setenv("DOCKER_CREDENTIAL_NOTATION_STORE_DIR", s.StoreDir)
+	return s
+}
+
+// result is what one run of the binary produced.
+type result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// runHelper runs the built binary with args and stdin in the current
+// process environment.
+func runHelper(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binName, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		r.Code = exitErr.ExitCode()
+	default:
+		t.Fatalf("failed to run %s %v: %v", binName, args, err)
+	}
+	return r
+}
+
+// TestExitStatus pins the exit status of every kind of outcome: 0 for
+// success and help, exactly 1 for every failure, as the reference
+// implementation does (a panic or a crash would be 2). The scripts check
+// the messages; testscript's `! exec` accepts any non-zero status.
+func TestExitStatus(t *testing.T) {
+	s := isolate(t)
+	cred := `{"ServerURL":"registry.example.com","Username":"alice","Secret":"s3cr3t"}`
+	if r := runHelper(t, cred, "store"); r.Code != 0 {
+		t.Fatalf("store: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	good, err := os.ReadFile(s.StoreFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKey := other.String()
+
+	tests := []struct {
+		name  string
+		env   map[string]string
+		stdin string
+		args  []string
+		// corrupt, if set, replaces the store file's content for this case.
+		corrupt []byte
+		want    int
+	}{
+		{name: "get", stdin: "registry.example.com", args: []string{"get"}, want: 0},
+		{name: "list", args: []string{"list"}, want: 0},
+		{name: "version", args: []string{"version"}, want: 0},
+		{name: "-v", args: []string{"-v"}, want: 0},
+		{name: "--help", args: []string{"--help"}, want: 0},
+		{name: "-h", args: []string{"-h"}, want: 0},
+		{name: "config", args: []string{"config"}, want: 0},
+		{name: "get missing", stdin: "missing.example.com", args: []string{"get"}, want: 1},
+		{name: "erase missing", stdin: "missing.example.com", args: []string{"erase"}, want: 1},
+		{name: "no arguments", want: 1},
+		{name: "unknown action", args: []string{"foo"}, want: 1},
+		{name: "unknown flag", args: []string{"--bogus"}, want: 1},
+		{name: "extra argument", stdin: "registry.example.com", args: []string{"get", "extra"}, want: 1},
+		{name: "malformed JSON", stdin: `{"ServerURL":`, args: []string{"store"}, want: 1},
+		{name: "no server URL", stdin: `{"Username":"u","Secret":"s"}`, args: []string{"store"}, want: 1},
+		{name: "empty get", args: []string{"get"}, want: 1},
+		{name: "oversized payload", stdin: strings.Repeat("a", 2<<20), args: []string{"get"}, want: 1},
+		{name: "bad backend", env: map[string]string{"DOCKER_CREDENTIAL_NOTATION_BACKEND": "bogus"}, args: []string{"list"}, want: 1},
+		{name: "bad debug", env: map[string]string{"DOCKER_CREDENTIAL_NOTATION_DEBUG": "maybe"}, args: []string{"list"}, want: 1},
+		{name: "wrong key", env: map[string]string{"DOCKER_CREDENTIAL_NOTATION_IDENTITY": otherKey}, stdin: "registry.example.com", args: []string{"get"}, want: 1},
+		{name: "corrupt store", corrupt: []byte("garbage\n"), args: []string{"list"}, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			if tt.corrupt != nil {
+				if err := os.WriteFile(s.StoreFile(), tt.corrupt, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := os.WriteFile(s.StoreFile(), good, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}()
+			}
+			r := runHelper(t, tt.stdin, tt.args...)
+			if r.Code != tt.want {
+				t.Errorf("%s %v: exit %d, want %d\nstdout: %q\nstderr: %q", binName, tt.args, r.Code, tt.want, r.Stdout, r.Stderr)
+			}
+			if strings.Contains(r.Stderr, "goroutine ") {
+				t.Errorf("%s %v crashed:\n%s", binName, tt.args, r.Stderr)
+			}
+		})
+	}
+}
