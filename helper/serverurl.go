@@ -3,6 +3,7 @@ package helper
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -117,7 +118,12 @@ func ParseServerURL(raw string) (Key, error) {
 		return Key{}, fmt.Errorf("invalid server URL: invalid host name %q", host)
 	}
 	if bracketed {
-		host = "[" + host + "]" // an IPv6 literal
+		// An IPv6 literal, in its canonical spelling: [0:0::1] is [::1].
+		addr, err := netip.ParseAddr(host)
+		if err != nil || !addr.Is6() {
+			return Key{}, fmt.Errorf("invalid server URL: invalid IPv6 address %q", host)
+		}
+		host = "[" + addr.String() + "]"
 	}
 	port := u.Port()
 	if port != "" {

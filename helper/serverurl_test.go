@@ -57,6 +57,8 @@ var acceptedServerURLs = []struct {
 	// IPv6 literals.
 	{"IPv6 port", "[::1]:5000", "[::1]:5000"},
 	{"IPv6", "[::1]", "[::1]"},
+	{"IPv6 long spelling", "[0:0:0:0:0:0:0:1]:5000", "[::1]:5000"},
+	{"IPv6 leading zeros and case", "https://[2001:DB8:0::0001]/", "[2001:db8::1]"},
 	{"IPv6 https 443", "https://[::1]:443/v2/", "[::1]"},
 	{"IPv6 upper-case", "[FE80::ABCD]:5000", "[fe80::abcd]:5000"},
 	{"IPv6 http 80", "http://[::1]:80", "[::1]"},
@@ -205,6 +207,8 @@ func TestParseServerURLRejects(t *testing.T) {
 		{"slashes only", "//", "no host name"},
 		{"two ports", "registry.example.com:5000:6000", "invalid host name"},
 		{"bare IPv6", "::1", "invalid host name"},
+		{"IPv4 in brackets", "[127.0.0.1]:5000", "invalid IP-literal"},
+		{"not an address in brackets", "[host]:5000", "invalid"},
 		{"IPv6 zone", "[fe80::1%25eth0]:5000", "invalid host name"},
 		{"percent-encoded host", "regi%73try.example.com", "invalid"},
 		{"percent-encoded space in host", "registry%C2%A0.example.com", "invalid host name"},

@@ -87,7 +87,7 @@ func newApp(env *Env) *ucli.App {
 		Usage:           "keep registry credentials encrypted, for docker, notation, oras, crane and regctl",
 		UsageText:       Name + " <store|get|erase|list|version>\n" + Name + " <command> [options]",
 		HideVersion:     true,
-		HideHelpCommand: true,
+		HideHelpCommand: false,
 		Reader:          env.Stdin,
 		Writer:          env.Stdout,
 		ErrWriter:       env.Stderr,
