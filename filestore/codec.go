@@ -12,20 +12,25 @@ import (
 // The plaintext inside the age file is JSON in a canonical layout that the
 // store writes and can search without parsing every entry:
 //
-//	{"version":1,"entries":{
+//	{"version":1,"layout":{"lines":2,"bytes":180},"entries":{
 //	"docker.io":{"serverURL":"https://index.docker.io/v1/","username":"…","secret":"…"},
 //	"registry.example.com":{"serverURL":"registry.example.com","username":"…","secret":"…"}
 //	}}
 //
-// One entry per line, sorted by key. A JSON string cannot hold a raw
-// newline, so a line that starts with a quoted key is always an entry. Any
-// other valid layout (a file edited by hand, then re-encrypted with age) is
-// read with a full parse instead, and rewritten canonically on the next write.
+// One entry per line, sorted by key; "layout" gives the number of entry lines
+// and their length in bytes. A JSON string cannot hold a raw newline, so in
+// such a body a line that starts with a quoted key is always one entry. Only
+// a body whose line count and length match the layout is read line by line;
+// anything else (a file edited by hand, then re-encrypted with age) is read
+// with a full parse, and rewritten canonically on the next write.
 
-var (
-	canonicalHead = []byte(`{"version":1,"entries":{` + "\n")
-	canonicalTail = []byte("}}\n")
+const (
+	canonicalPrefix = `{"version":1,"layout":{"lines":`
+	canonicalMid    = `,"bytes":`
+	canonicalOpen   = `},"entries":{` + "\n"
 )
+
+var canonicalTail = []byte("}}\n")
 
 // encodeDocument returns doc in the canonical layout.
 func encodeDocument(doc *document) ([]byte, error) {
@@ -34,8 +39,7 @@ func encodeDocument(doc *document) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var buf bytes.Buffer
-	buf.Write(canonicalHead)
+	var body bytes.Buffer
 	for i, k := range keys {
 		kb, err := json.Marshal(k)
 		if err != nil {
@@ -45,21 +49,63 @@ func encodeDocument(doc *document) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		buf.Write(kb)
-		buf.WriteByte(':')
-		buf.Write(eb)
+		body.Write(kb)
+		body.WriteByte(':')
+		body.Write(eb)
 		if i < len(keys)-1 {
-			buf.WriteByte(',')
+			body.WriteByte(',')
 		}
-		buf.WriteByte('\n')
+		body.WriteByte('\n')
 	}
+	var buf bytes.Buffer
+	buf.Grow(body.Len() + 64)
+	fmt.Fprintf(&buf, "%s%d%s%d%s", canonicalPrefix, len(keys), canonicalMid, body.Len(), canonicalOpen)
+	buf.Write(body.Bytes())
 	buf.Write(canonicalTail)
 	return buf.Bytes(), nil
 }
 
+// canonicalBody returns the entry lines of a canonical plaintext, or false
+// if plain is not in the canonical layout.
+func canonicalBody(plain []byte) ([]byte, bool) {
+	rest, ok := bytes.CutPrefix(plain, []byte(canonicalPrefix))
+	if !ok {
+		return nil, false
+	}
+	lines, rest, ok := cutNumber(rest)
+	if !ok {
+		return nil, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(canonicalMid)); !ok {
+		return nil, false
+	}
+	n, rest, ok := cutNumber(rest)
+	if !ok {
+		return nil, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(canonicalOpen)); !ok {
+		return nil, false
+	}
+	body, ok := bytes.CutSuffix(rest, canonicalTail)
+	if !ok || len(body) != n || bytes.Count(body, []byte("\n")) != lines {
+		return nil, false
+	}
+	return body, true
+}
+
+// cutNumber reads a non-negative decimal number of at most 12 digits.
+func cutNumber(b []byte) (int, []byte, bool) {
+	n, i := 0, 0
+	for ; i < len(b) && i < 12 && '0' <= b[i] && b[i] <= '9'; i++ {
+		n = n*10 + int(b[i]-'0')
+	}
+	return n, b[i:], i > 0
+}
+
 // isCanonical reports whether plain is in the canonical layout.
 func isCanonical(plain []byte) bool {
-	return bytes.HasPrefix(plain, canonicalHead) && bytes.HasSuffix(plain, canonicalTail)
+	_, ok := canonicalBody(plain)
+	return ok
 }
 
 // parseDocument parses the whole plaintext, in any layout.
@@ -86,7 +132,8 @@ func (e errSchema) Error() string {
 // lookupEntry finds one entry, parsing only its own line when plain is
 // canonical.
 func lookupEntry(plain []byte, key string) (entry, bool, error) {
-	if !isCanonical(plain) {
+	body, ok := canonicalBody(plain)
+	if !ok {
 		doc, err := parseDocument(plain)
 		if err != nil {
 			return entry{}, false, err
@@ -98,13 +145,15 @@ func lookupEntry(plain []byte, key string) (entry, bool, error) {
 	if err != nil {
 		return entry{}, false, err
 	}
+	// Every line, the first included, follows a newline.
+	body = plain[len(plain)-len(canonicalTail)-len(body)-1:]
 	needle := make([]byte, 0, len(kb)+2)
 	needle = append(append(append(needle, '\n'), kb...), ':')
-	i := bytes.Index(plain, needle)
+	i := bytes.Index(body, needle)
 	if i < 0 {
 		return entry{}, false, nil
 	}
-	line := plain[i+len(needle):]
+	line := body[i+len(needle):]
 	if j := bytes.IndexByte(line, '\n'); j >= 0 {
 		line = line[:j]
 	}
@@ -119,7 +168,8 @@ func lookupEntry(plain []byte, key string) (entry, bool, error) {
 // listEntries returns server URL -> username, reading from each canonical
 // line only the two fields it needs (they come first), not the secret.
 func listEntries(plain []byte) (map[string]string, error) {
-	if !isCanonical(plain) {
+	body, ok := canonicalBody(plain)
+	if !ok {
 		doc, err := parseDocument(plain)
 		if err != nil {
 			return nil, err
@@ -130,7 +180,6 @@ func listEntries(plain []byte) (map[string]string, error) {
 		}
 		return m, nil
 	}
-	body := plain[len(canonicalHead) : len(plain)-len(canonicalTail)]
 	m := make(map[string]string, bytes.Count(body, []byte("\n")))
 	for len(body) > 0 {
 		line := body
@@ -141,7 +190,13 @@ func listEntries(plain []byte) (map[string]string, error) {
 		}
 		u, user, err := entryHead(line)
 		if err != nil {
-			return nil, fmt.Errorf("invalid entry inside the encrypted file: %v", err)
+			// Not as the store writes it (fields in another order, say):
+			// parse the whole line.
+			var e entry
+			if err := parseLine(line, &e); err != nil {
+				return nil, fmt.Errorf("invalid entry inside the encrypted file: %v", err)
+			}
+			u, user = e.ServerURL, e.Username
 		}
 		m[u] = user
 	}
@@ -181,4 +236,13 @@ func entryHead(line []byte) (serverURL, username string, err error) {
 		vals[n] = s
 	}
 	return vals[2], vals[4], nil
+}
+
+// parseLine parses a whole `"key":{…}` line into e.
+func parseLine(line []byte, e *entry) error {
+	i := bytes.Index(line, []byte(`":`))
+	if len(line) == 0 || line[0] != '"' || i < 1 {
+		return fmt.Errorf("malformed line")
+	}
+	return json.Unmarshal(bytes.TrimSuffix(line[i+2:], []byte(",")), e)
 }

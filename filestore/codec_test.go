@@ -3,6 +3,7 @@ package filestore
 import (
 	"encoding/json"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -77,12 +78,46 @@ func TestLookupAndListAgreeWithFullParse(t *testing.T) {
 	}
 }
 
+// A body that does not match its layout is read with a full parse, so an
+// edit by hand that keeps the first and last lines cannot hide an entry.
+func TestHandEditedBodyIsParsedInFull(t *testing.T) {
+	a := `"a":{"serverURL":"a","username":"ua","secret":"sa"}`
+	b := `"b":{"serverURL":"b","username":"ub","secret":"sb"}`
+	head := func(lines, n int) string {
+		return canonicalPrefix + strconv.Itoa(lines) + canonicalMid + strconv.Itoa(n) + canonicalOpen
+	}
+	for name, body := range map[string]string{
+		"two entries on one line": a + ", " + b + "\n",
+		"space before the colon":  `"a" : {"serverURL":"a","username":"ua","secret":"sa"}` + ",\n" + b + "\n",
+		"escaped key":             `"\u0061":{"serverURL":"a","username":"ua","secret":"sa"}` + ",\n" + b + "\n",
+		"fields reordered":        `"a":{"username":"ua","serverURL":"a","secret":"sa"}` + ",\n" + b + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			// The layout of the canonical original, kept by the editor.
+			plain := []byte(head(2, len(a)+len(b)+3) + body + string(canonicalTail))
+			if isCanonical(plain) && len(body) != len(a)+len(b)+3 {
+				t.Fatalf("a body of %d bytes passed as canonical", len(body))
+			}
+			for k, want := range map[string]entry{"a": {"a", "ua", "sa"}, "b": {"b", "ub", "sb"}} {
+				got, ok, err := lookupEntry(plain, k)
+				if err != nil || !ok || got != want {
+					t.Errorf("lookupEntry(%q) = %+v, %v, %v; want %+v", k, got, ok, err, want)
+				}
+			}
+			m, err := listEntries(plain)
+			if err != nil || !maps.Equal(m, map[string]string{"a": "ua", "b": "ub"}) {
+				t.Errorf("listEntries = %v, %v", m, err)
+			}
+		})
+	}
+}
+
 func TestContentErrors(t *testing.T) {
 	for name, plain := range map[string]string{
 		"not JSON":         "hello",
 		"other version":    `{"version":2,"entries":{}}`,
 		"no version":       `{"entries":{}}`,
-		"broken canonical": string(canonicalHead) + `"a":{"serverURL":` + "\n" + string(canonicalTail),
+		"broken canonical": canonicalPrefix + "1" + canonicalMid + "17" + canonicalOpen + `"a":{"serverURL":` + "\n" + string(canonicalTail),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := listEntries([]byte(plain)); err == nil {

@@ -341,6 +341,7 @@ func checkSchema(t *testing.T, plain []byte) {
 	t.Helper()
 	var doc struct {
 		Version *int                                  `json:"version"`
+		Layout  *struct{ Lines, Bytes int }           `json:"layout"`
 		Entries map[string]map[string]json.RawMessage `json:"entries"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(plain))
@@ -350,6 +351,9 @@ func checkSchema(t *testing.T, plain []byte) {
 	}
 	if doc.Version == nil || *doc.Version != 1 {
 		t.Errorf("store version = %v, want 1", doc.Version)
+	}
+	if doc.Layout == nil || doc.Layout.Lines != len(doc.Entries) {
+		t.Errorf("store layout = %+v, want one line per entry (%d)", doc.Layout, len(doc.Entries))
 	}
 	want := map[string]map[string]string{
 		"registry.example.com": {"serverURL": "https://Registry.Example.com/", "username": "alice", "secret": "hunter2"},
