@@ -60,6 +60,7 @@ func openStore(_ context.Context, cfg *config.Config, env *cli.Env) (helper.Stor
 			IdentityFile: cfg.IdentityFile,
 			Passphrase:   cfg.Passphrase,
 			Prompt:       env.Prompt,
+			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
 		})
 	}
 	return nil, fmt.Errorf("unknown backend %q", cfg.Backend)

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
 
+	"filippo.io/age/plugin"
 	"golang.org/x/term"
 )
 
@@ -37,5 +39,39 @@ func TerminalPrompt() func(prompt string) (string, error) {
 			return "", err
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+}
+
+// PluginUI lets age plugins (age-plugin-yubikey and others) talk to the
+// user: messages go to stderr, questions to the terminal.
+func PluginUI(stderr io.Writer, prompt func(string) (string, error)) *plugin.ClientUI {
+	ask := func(name, q string) (string, error) {
+		if prompt == nil {
+			return "", fmt.Errorf("age-plugin-%s needs input (%s) and no terminal is available", name, q)
+		}
+		return prompt(fmt.Sprintf("age-plugin-%s: %s ", name, q))
+	}
+	return &plugin.ClientUI{
+		DisplayMessage: func(name, message string) error {
+			_, err := fmt.Fprintf(stderr, "%s: age-plugin-%s: %s\n", Name, name, message)
+			return err
+		},
+		RequestValue: func(name, q string, _ bool) (string, error) {
+			return ask(name, q)
+		},
+		Confirm: func(name, q, yes, no string) (bool, error) {
+			choices := yes
+			if no != "" {
+				choices += "/" + no
+			}
+			a, err := ask(name, q+" ["+choices+"]")
+			if err != nil {
+				return false, err
+			}
+			return strings.EqualFold(strings.TrimSpace(a), yes), nil
+		},
+		WaitTimer: func(name string) {
+			fmt.Fprintf(stderr, "%s: waiting for age-plugin-%s (touch your security key?)\n", Name, name)
+		},
 	}
 }

@@ -1,0 +1,129 @@
+# A thin wrapper over the go command. Every target is one or two go
+# invocations you could type yourself; `make help` lists them.
+#
+#   make build      bin/docker-credential-notation, version stamped
+#   make test       installs the test tools, then go mod verify and go test ./...
+#   make lint       go vet (linux, darwin, windows) and staticcheck
+#   make install    go install, into $GOBIN (or $GOPATH/bin), or $(PREFIX)/bin when PREFIX is set
+#   make cross      CGO_ENABLED=0 builds for linux/darwin/windows on amd64/arm64 into dist/
+#
+# Tools (staticcheck, the stock age CLI, govulncheck) are installed pinned
+# into .cache/bin by scripts/install-tools.sh; nothing is installed globally.
+
+GO        ?= go
+BINARY    := docker-credential-notation
+# `git describe` on a tagged checkout, the commit otherwise, "-dirty" with
+# local changes; outside a git checkout (a source tarball) a dev string.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+LDFLAGS   := -X main.version=$(VERSION)
+GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+
+TOOLS_BIN := $(CURDIR)/.cache/bin
+# Tests find age, age-keygen and age-plugin-batchpass on PATH.
+TEST_PATH := $(TOOLS_BIN):$(PATH)
+# Extra flags for go test, e.g. make test GOTESTFLAGS=-v. -count=1 by default:
+# tests/ builds the binary itself, which go test's cache cannot see, so a
+# cached result could hide a change to the program.
+GOTESTFLAGS ?= -count=1
+
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+# How long each fuzz target runs under `make fuzz`.
+FUZZTIME  ?= 30s
+
+# `make install` without PREFIX behaves like the README's `go install`: the
+# binary lands in $GOBIN, or $GOPATH/bin (usually ~/go/bin). With PREFIX the
+# built binary is copied into $(DESTDIR)$(PREFIX)/bin, e.g.
+# make install PREFIX=$HOME/.local, or PREFIX=/usr/local DESTDIR=pkgroot.
+PREFIX    ?=
+DESTDIR   ?=
+
+.DEFAULT_GOAL := build
+
+.PHONY: help
+help: ## list the targets
+	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/docker-credential-notation, version stamped
+	$(GO) build $(GOFLAGS_BUILD) -o bin/$(BINARY)$(shell $(GO) env GOEXE) .
+
+.PHONY: tools
+tools: ## install the test and lint tools into .cache/bin
+	scripts/install-tools.sh
+
+.PHONY: test
+test: tools ## run every test (the README's and CI's test command)
+	$(GO) mod verify
+	@echo 'PATH=.cache/bin:$$PATH $(GO) test $(GOTESTFLAGS) ./...'
+	@PATH="$(TEST_PATH)" $(GO) test $(GOTESTFLAGS) ./...
+
+.PHONY: test-race
+test-race: tools ## run every test with the race detector (needs cgo)
+	@echo 'PATH=.cache/bin:$$PATH CGO_ENABLED=1 $(GO) test -race $(GOTESTFLAGS) ./...'
+	@PATH="$(TEST_PATH)" CGO_ENABLED=1 $(GO) test -race $(GOTESTFLAGS) ./...
+
+.PHONY: lint
+lint: ## go vet for linux, darwin and windows, then staticcheck
+	scripts/install-tools.sh staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	$(TOOLS_BIN)/staticcheck ./...
+
+.PHONY: vuln
+vuln: ## govulncheck, skipped when its database cannot be reached
+	@scripts/install-tools.sh govulncheck
+	@out=$$(mktemp); \
+	if $(TOOLS_BIN)/govulncheck ./... >$$out 2>&1; then cat $$out; rm -f $$out; \
+	else rc=$$?; \
+		if [ $$rc -ne 3 ] && grep -qiE 'fetching vulnerabilities|vuln.go.dev|dial tcp|no such host|connection refused|i/o timeout' $$out; then \
+			cat $$out >&2; rm -f $$out; \
+			echo "vuln: skipped: the vulnerability database cannot be reached from this machine" >&2; \
+		else cat $$out; rm -f $$out; exit $$rc; fi; \
+	fi
+
+.PHONY: install
+install: ## install the binary (see PREFIX above)
+ifeq ($(strip $(PREFIX)),)
+	$(GO) install $(GOFLAGS_BUILD) .
+	@gobin=$$($(GO) env GOBIN); [ -n "$$gobin" ] || gobin=$$($(GO) env GOPATH | cut -d: -f1)/bin; \
+	echo "installed $(BINARY) into $$gobin"
+else
+	$(MAKE) build
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 bin/$(BINARY)$(shell $(GO) env GOEXE) "$(DESTDIR)$(PREFIX)/bin/"
+	@echo "installed $(BINARY) into $(DESTDIR)$(PREFIX)/bin"
+endif
+
+.PHONY: cross
+cross: ## static builds into dist/<os>-<arch>/ for every platform
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		out=dist/$$os-$$arch/$(BINARY)$$ext; \
+		echo "$$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $$out .; \
+	done
+
+.PHONY: fuzz
+fuzz: tools ## run every fuzz target for FUZZTIME (default 30s) each
+	@set -e; \
+	list=$$(PATH="$(TEST_PATH)" $(GO) test -list '^Fuzz' ./...); \
+	targets=$$(echo "$$list" | \
+		awk '/^Fuzz/ {names = names " " $$1; next} \
+		     /^ok / {n = split(names, a, " "); for (i = 1; i <= n; i++) print $$2 "|" a[i]; names = ""}'); \
+	if [ -z "$$targets" ]; then echo "fuzz: no fuzz targets found"; exit 0; fi; \
+	for t in $$targets; do \
+		pkg=$${t%|*}; name=$${t#*|}; \
+		echo "fuzz: $$pkg $$name for $(FUZZTIME)"; \
+		PATH="$(TEST_PATH)" $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+.PHONY: clean
+clean: ## remove bin/ and dist/ (keeps the tools in .cache/)
+	rm -rf bin dist
+
+.PHONY: distclean
+distclean: clean ## also remove the installed tools in .cache/
+	rm -rf .cache
