@@ -1,0 +1,174 @@
+//go:build (dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd
+
+package keyring
+
+// The Secret Service (freedesktop.org) over the D-Bus session bus, as
+// go-keyring uses it on Linux and the BSDs.
+//
+// Reference: https://specifications.freedesktop.org/secret-service-spec/latest/
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	dbus "github.com/godbus/dbus/v5"
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/notaryproject/docker-credential-notation/helper"
+)
+
+const (
+	keychainName = "Secret Service"
+	timeoutHint  = "check that the Secret Service (gnome-keyring-daemon, KWallet or KeePassXC) is running and responding, and answer its unlock prompt if it shows one"
+	failureHint  = "check that the Secret Service (gnome-keyring-daemon, KWallet or KeePassXC) is running and its default keyring is unlocked"
+	// removeItemsHowTo says how a user removes the items of a service (%s).
+	removeItemsHowTo = "`secret-tool clear service %s`, or in Seahorse"
+)
+
+// The Secret Service's names, as go-keyring uses them.
+const (
+	ssName             = "org.freedesktop.secrets"
+	ssPath             = dbus.ObjectPath("/org/freedesktop/secrets")
+	ssInterface        = "org.freedesktop.Secret.Service"
+	ssCollection       = "org.freedesktop.Secret.Collection"
+	ssLoginCollection  = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
+	dbusPropertiesGet  = "org.freedesktop.DBus.Properties.Get"
+	envSessionBus      = "DBUS_SESSION_BUS_ADDRESS"
+	unlockHint         = "unlock the keyring (log in to the desktop, or open Seahorse, \"Passwords and Keys\", and unlock \"Login\"), " + backendHint
+	noSecretService    = "start a Secret Service (gnome-keyring-daemon --components=secrets, KWallet or KeePassXC) in this session, " + backendHint
+	noSessionBusHint   = "run the helper in a desktop session, or start one with dbus-run-session and gnome-keyring-daemon --unlock, " + backendHint
+	noDefaultCollHint  = "create a default keyring (Seahorse: File > New > Password Keyring, then \"Set as default\"), " + backendHint
+	secretServiceNoAns = "the Secret Service does not answer"
+)
+
+// systemKeyring is go-keyring, guarded so that it never starts a D-Bus
+// session of its own.
+type systemKeyring struct{}
+
+// sessionBusAddress returns the session bus address as godbus finds it,
+// without its last resort: with no address, godbus runs dbus-launch, which
+// starts (and leaves behind) a new session bus and, by D-Bus activation, a
+// fresh gnome-keyring-daemon whose keyring is locked, so every call fails
+// anyway after leaking two processes.
+func sessionBusAddress() (string, error) {
+	if a := os.Getenv(envSessionBus); a != "" && a != "autolaunch:" {
+		return a, nil
+	}
+	// godbus's discovery: /run/user/<uid>/bus is the bus socket, or
+	// /run/user/<uid>/dbus-session holds the address.
+	run := filepath.Join("/run/user", strconv.Itoa(os.Getuid()))
+	if _, err := os.Stat(filepath.Join(run, "bus")); err == nil {
+		return "unix:path=" + dbus.EscapeBusAddressValue(filepath.Join(run, "bus")), nil
+	}
+	if b, err := os.ReadFile(filepath.Join(run, "dbus-session")); err == nil {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(string(b)), envSessionBus+"="); ok && a != "" {
+			return a, nil
+		}
+	}
+	return "", helper.WithHint(
+		fmt.Errorf("%w: there is no D-Bus session bus (%s is not set)", ErrUnavailable, envSessionBus),
+		noSessionBusHint)
+}
+
+func (systemKeyring) Set(service, user, password string) error {
+	if _, err := sessionBusAddress(); err != nil {
+		return err
+	}
+	return gokeyring.Set(service, user, password)
+}
+
+func (systemKeyring) Get(service, user string) (string, error) {
+	if _, err := sessionBusAddress(); err != nil {
+		return "", err
+	}
+	return gokeyring.Get(service, user)
+}
+
+func (systemKeyring) Delete(service, user string) error {
+	if _, err := sessionBusAddress(); err != nil {
+		return err
+	}
+	return gokeyring.Delete(service, user)
+}
+
+// Diagnose walks the path go-keyring takes, on a private connection and
+// without prompting: the session bus, the Secret Service on it, the
+// collection go-keyring uses ("login" if there is one, else the default
+// alias), and whether it is locked.
+func (systemKeyring) Diagnose(ctx context.Context) error {
+	addr, err := sessionBusAddress()
+	if err != nil {
+		return err
+	}
+	conn, err := dbus.Connect(addr, dbus.WithContext(ctx))
+	if err != nil {
+		if ctx.Err() != nil {
+			return helper.WithHint(fmt.Errorf("%w: the D-Bus session bus at %s does not answer", ErrTimeout, addr), noSessionBusHint)
+		}
+		return helper.WithHint(fmt.Errorf("%w: cannot connect to the D-Bus session bus at %s: %v", ErrUnavailable, addr, err), noSessionBusHint)
+	}
+	defer conn.Close()
+	hung := func(err error) error {
+		if ctx.Err() != nil {
+			return helper.WithHint(fmt.Errorf("%w: %s", ErrTimeout, secretServiceNoAns), timeoutHint+", "+backendHint)
+		}
+		return nil
+	}
+
+	var owned bool
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, ssName).Store(&owned); err != nil {
+		if h := hung(err); h != nil {
+			return h
+		}
+		return helper.WithHint(fmt.Errorf("%w: the D-Bus session bus at %s does not work: %v", ErrUnavailable, addr, err), noSessionBusHint)
+	}
+	if !owned {
+		var activatable []string
+		if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.ListActivatableNames", 0).Store(&activatable); err != nil {
+			if h := hung(err); h != nil {
+				return h
+			}
+		}
+		if !slices.Contains(activatable, ssName) {
+			return helper.WithHint(fmt.Errorf("%w: no Secret Service (%s) is running on the D-Bus session bus", ErrUnavailable, ssName), noSecretService)
+		}
+		// Activatable: the calls below start it, as go-keyring's would.
+	}
+
+	svc := conn.Object(ssName, ssPath)
+	var collections []dbus.ObjectPath
+	if err := svc.CallWithContext(ctx, dbusPropertiesGet, 0, ssInterface, "Collections").Store(&collections); err != nil {
+		if h := hung(err); h != nil {
+			return h
+		}
+		return helper.WithHint(fmt.Errorf("%w: the Secret Service (%s) fails: %v", ErrUnavailable, ssName, err), noSecretService)
+	}
+	coll := ssLoginCollection
+	if !slices.Contains(collections, coll) {
+		if err := svc.CallWithContext(ctx, ssInterface+".ReadAlias", 0, "default").Store(&coll); err != nil {
+			if h := hung(err); h != nil {
+				return h
+			}
+			return helper.WithHint(fmt.Errorf("%w: the Secret Service (%s) fails: %v", ErrUnavailable, ssName, err), noSecretService)
+		}
+		if coll == "/" || coll == "" {
+			return helper.WithHint(fmt.Errorf("%w: the Secret Service has no default keyring (no \"login\" collection and no \"default\" alias)", ErrUnavailable), noDefaultCollHint)
+		}
+	}
+	var locked bool
+	if err := conn.Object(ssName, coll).CallWithContext(ctx, dbusPropertiesGet, 0, ssCollection, "Locked").Store(&locked); err != nil {
+		if h := hung(err); h != nil {
+			return h
+		}
+		return helper.WithHint(fmt.Errorf("%w: the Secret Service (%s) fails on keyring %s: %v", ErrUnavailable, ssName, coll, err), noSecretService)
+	}
+	if locked {
+		return helper.WithHint(fmt.Errorf("%w: the Secret Service keyring %s is locked", ErrLocked, coll), unlockHint)
+	}
+	return nil
+}
