@@ -56,6 +56,12 @@ test: tools ## run every test (the README's and CI's test command)
 	$(GO) mod verify
 	@echo 'PATH=.cache/bin:$$PATH $(GO) test $(GOTESTFLAGS) ./...'
 	@PATH="$(TEST_PATH)" $(GO) test $(GOTESTFLAGS) ./...
+	@$(MAKE) --no-print-directory test-keychain
+
+.PHONY: test-keychain
+test-keychain: ## the keychain backend's tests against a real gnome-keyring on a private D-Bus session
+	scripts/install-system-deps.sh
+	PATH="$(TEST_PATH)" scripts/with-secret-service.sh $(GO) test $(GOTESTFLAGS) -run 'SecretService|Keychain' ./keyring/ ./tests/
 
 .PHONY: test-race
 test-race: tools ## run every test with the race detector (needs cgo)

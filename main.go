@@ -5,17 +5,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/notaryproject/docker-credential-notation/filestore"
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/internal/cli"
 	"github.com/notaryproject/docker-credential-notation/internal/config"
+	"github.com/notaryproject/docker-credential-notation/keyring"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…"; a
@@ -23,6 +27,10 @@ import (
 var version = ""
 
 const modulePath = "github.com/notaryproject/docker-credential-notation"
+
+// probeTimeout bounds how long backend auto waits to learn whether a
+// keychain is there: a missing D-Bus must not hang a pull.
+const probeTimeout = 2 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -33,22 +41,74 @@ func main() {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	return cli.Run(ctx, args, &cli.Env{
-		Stdin:     stdin,
-		Stdout:    stdout,
-		Stderr:    stderr,
-		Getenv:    getenv,
-		Version:   programVersion(),
-		Package:   modulePath,
-		OpenStore: openStore,
-		Prompt:    cli.TerminalPrompt(),
+		Stdin:       stdin,
+		Stdout:      stdout,
+		Stderr:      stderr,
+		Getenv:      getenv,
+		Version:     programVersion(),
+		Package:     modulePath,
+		OpenStore:   openStore,
+		OpenBackend: openBackend,
+		Prompt:      cli.TerminalPrompt(),
 	})
 }
 
 // openStore is the composition root: it builds the store that the
-// configuration selects.
-func openStore(_ context.Context, cfg *config.Config, env *cli.Env) (helper.Store, error) {
-	switch cfg.Backend {
-	case config.BackendAuto, config.BackendFile:
+// configuration selects. With backend auto it keeps to the backend recorded
+// in the store directory, and otherwise picks the keychain if one answers
+// within probeTimeout and the encrypted file if none is there.
+func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (helper.Store, error) {
+	recorded, err := config.RecordedBackend(cfg.StoreDir)
+	if err != nil {
+		return nil, err
+	}
+	name, why := cfg.Backend, "configured"
+	switch {
+	case cfg.Backend == config.BackendAuto && recorded != "":
+		name, why = recorded, "auto: it holds the credentials"
+	case cfg.Backend == config.BackendAuto:
+		if name, why, err = chooseBackend(ctx, cfg, env); err != nil {
+			return nil, err
+		}
+	case recorded != "" && recorded != cfg.Backend:
+		return nil, helper.WithHint(
+			fmt.Errorf("backend %s is configured, but the credentials are in the %s backend", cfg.Backend, recorded),
+			fmt.Sprintf("run '%s migrate --to %s' to move them, or set %s=auto", cli.Name, cfg.Backend, config.EnvBackend))
+	}
+	s, err := openBackend(ctx, cfg, env, name)
+	if err != nil {
+		return nil, err
+	}
+	return &recording{Store: s, dir: cfg.StoreDir, name: name, why: why, recorded: recorded == name}, nil
+}
+
+// chooseBackend decides for backend auto when nothing is recorded yet.
+func chooseBackend(ctx context.Context, cfg *config.Config, env *cli.Env) (name, why string, err error) {
+	if _, err := os.Lstat(filepath.Join(cfg.StoreDir, filestore.StoreFileName)); err == nil {
+		return config.BackendFile, "auto: the encrypted file exists", nil
+	}
+	kc, err := openBackend(ctx, cfg, env, config.BackendKeychain)
+	if err != nil {
+		return "", "", err
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	err = kc.(*keyring.Store).Probe(pctx)
+	switch {
+	case err == nil:
+		return config.BackendKeychain, "auto: a keychain answered", nil
+	case errors.Is(err, keyring.ErrUnavailable):
+		return config.BackendFile, "auto: no keychain is available", nil
+	}
+	// A keychain is there but locked or hung: guessing the file store would
+	// hide the user's credentials, so say what is wrong.
+	return "", "", helper.WithHint(err, fmt.Sprintf("%s; or set %s=file to use the encrypted file instead", helper.Hint(err), config.EnvBackend))
+}
+
+// openBackend builds one backend by name.
+func openBackend(_ context.Context, cfg *config.Config, env *cli.Env, name string) (helper.Store, error) {
+	switch name {
+	case config.BackendFile:
 		src, err := filestore.ParseKeySource(cfg.KeySource)
 		if err != nil {
 			return nil, err
@@ -62,8 +122,48 @@ func openStore(_ context.Context, cfg *config.Config, env *cli.Env) (helper.Stor
 			Prompt:       env.Prompt,
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
 		})
+	case config.BackendKeychain:
+		return keyring.New(keyring.Options{Dir: cfg.StoreDir})
 	}
-	return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
+	return nil, fmt.Errorf("unknown backend %q", name)
+}
+
+// recording records the backend in the store directory after the first
+// successful store, so that backend auto sticks to it from then on.
+type recording struct {
+	helper.Store
+	dir, name, why string
+	recorded       bool
+}
+
+func (r *recording) Put(ctx context.Context, key helper.Key, c helper.Credentials) error {
+	if err := r.Store.Put(ctx, key, c); err != nil {
+		return err
+	}
+	if !r.recorded {
+		if err := config.RecordBackend(r.dir, r.name); err != nil {
+			return err
+		}
+		r.recorded = true
+	}
+	return nil
+}
+
+// Describe says which backend is in use and why.
+func (r *recording) Describe() string {
+	d := r.name
+	if ds, ok := r.Store.(helper.Describer); ok {
+		d = ds.Describe()
+	}
+	return fmt.Sprintf("%s (%s)", d, r.why)
+}
+
+// KeySource passes through the file store's key description.
+func (r *recording) KeySource() (source, origin string, err error) {
+	if kd, ok := r.Store.(cli.KeyDescriber); ok {
+		return kd.KeySource()
+	}
+	return "none", "the keychain protects its items", nil
 }
 
 func programVersion() string {

@@ -123,6 +123,8 @@ func isolate(t *testing.T) sandbox {
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(s.Home, ".config"))
 	t.Setenv("DOCKER_CONFIG", filepath.Join(s.Home, ".docker"))
 	t.Setenv("DOCKER_CREDENTIAL_NOTATION_STORE_DIR", s.StoreDir)
+	// No keychain: backend auto picks the encrypted file.
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(s.Home, "no-session-bus"))
 	return s
 }
 

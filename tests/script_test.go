@@ -79,6 +79,9 @@ func setupScript(env *testscript.Env) error {
 	env.Setenv("USERPROFILE", home)
 	env.Setenv("XDG_CONFIG_HOME", xdg)
 	env.Setenv("DOCKER_CREDENTIAL_NOTATION_STORE_DIR", filepath.Join(env.WorkDir, "store"))
+	// No keychain: backend auto picks the encrypted file, wherever the tests
+	// run (the keychain has its own scripts, run against a private keyring).
+	env.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(env.WorkDir, "no-session-bus"))
 	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 	env.Setenv("VERSION", testVersion)
 

@@ -38,6 +38,10 @@ type Env struct {
 	// OpenStore builds the configured store. The composition root (main)
 	// supplies it, so this package depends on no backend.
 	OpenStore func(ctx context.Context, cfg *config.Config, env *Env) (helper.Store, error)
+	// OpenBackend builds one backend by name (config.BackendFile or
+	// config.BackendKeychain), whatever the configuration selects; migrate
+	// uses it.
+	OpenBackend func(ctx context.Context, cfg *config.Config, env *Env, name string) (helper.Store, error)
 	// Prompt asks for a secret on the terminal; nil means no terminal.
 	Prompt func(prompt string) (string, error)
 }
@@ -126,6 +130,7 @@ func newApp(env *Env) *ucli.App {
 				},
 			},
 			configCommand(env),
+			migrateCommand(env),
 		},
 	}
 	return app

@@ -46,14 +46,16 @@ const maxConfigFile = 1 << 20
 
 // Backends.
 const (
-	BackendAuto = "auto"
-	BackendFile = "file"
+	BackendAuto     = "auto"
+	BackendFile     = "file"
+	BackendKeychain = "keychain"
 )
 
 // Config is the effective configuration.
 type Config struct {
-	// Backend is "auto" or "file". auto uses the encrypted file store until
-	// an OS keychain backend is available.
+	// Backend is "auto", "file" or "keychain". auto keeps using the backend
+	// that already holds credentials, and otherwise picks the keychain when
+	// one is reachable and the encrypted file store when not.
 	Backend string
 	// StoreDir holds the file store, its generated identity and its lock.
 	StoreDir string
@@ -170,9 +172,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	switch c.Backend {
-	case BackendAuto, BackendFile:
+	case BackendAuto, BackendFile, BackendKeychain:
 	default:
-		return nil, fmt.Errorf("invalid backend %q from %s (want auto or file)", c.Backend, c.source("backend"))
+		return nil, fmt.Errorf("invalid backend %q from %s (want auto, file or keychain)", c.Backend, c.source("backend"))
 	}
 	switch c.KeySource {
 	case "auto", "identity", "identity-file", "passphrase", "generated":

@@ -280,7 +280,7 @@ func TestLoadErrors(t *testing.T) {
 		{"empty file", ` `, nil, []string{"PATH"}},
 		{"trailing data", `{"backend":"file"} {}`, nil, []string{"PATH"}},
 		{"wrong type", `{"debug":"yes"}`, nil, []string{"PATH", "debug"}},
-		{"invalid backend in file", `{"backend":"keychain"}`, nil, []string{`"keychain"`, "config file", "auto or file"}},
+		{"invalid backend in file", `{"backend":"keyring"}`, nil, []string{`"keyring"`, "config file", "auto, file or keychain"}},
 		{"invalid key source in file", `{"keySource":"tpm"}`, nil, []string{`"tpm"`, "config file"}},
 		{"invalid backend in env", ``, env{EnvBackend: "FILE"}, []string{`"FILE"`, EnvBackend}},
 		{"invalid key source in env", ``, env{EnvKeySource: "identity_file"}, []string{`"identity_file"`, EnvKeySource}},
