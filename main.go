@@ -20,6 +20,7 @@ import (
 	"github.com/notaryproject/docker-credential-notation/internal/cli"
 	"github.com/notaryproject/docker-credential-notation/internal/config"
 	"github.com/notaryproject/docker-credential-notation/keyring"
+	"github.com/notaryproject/docker-credential-notation/tokenexchange"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…"; a
@@ -79,7 +80,37 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (helper.St
 	if err != nil {
 		return nil, err
 	}
-	return &recording{Store: s, dir: cfg.StoreDir, name: name, why: why, recorded: recorded == name}, nil
+	return exchanging(cfg, env, &recording{Store: s, dir: cfg.StoreDir, name: name, why: why, recorded: recorded == name})
+}
+
+// exchanging wraps s so that the registries configured for token exchange
+// get access tokens for their stored refresh tokens; the others pass
+// through. A client secret comes from the environment variable its settings
+// name.
+func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (helper.Store, error) {
+	regs := make(map[string]tokenexchange.Registry, len(cfg.Registries))
+	for u, r := range cfg.Registries {
+		regs[u] = tokenexchange.Registry{
+			Issuer:          r.Issuer,
+			TokenURL:        r.TokenURL,
+			DeviceAuthURL:   r.DeviceAuthURL,
+			ClientID:        r.ClientID,
+			ClientSecret:    getenvIf(env.Getenv, r.ClientSecretEnv),
+			ClientSecretEnv: r.ClientSecretEnv,
+			Scopes:          r.Scopes,
+			Username:        r.Username,
+			Insecure:        r.Insecure,
+			Timeout:         r.TimeoutDuration(),
+		}
+	}
+	return tokenexchange.New(s, tokenexchange.Options{Dir: cfg.StoreDir, Registries: regs, Warn: env.Stderr})
+}
+
+func getenvIf(getenv func(string) string, name string) string {
+	if name == "" {
+		return ""
+	}
+	return getenv(name)
 }
 
 // chooseBackend decides for backend auto when nothing is recorded yet.
@@ -101,8 +132,9 @@ func chooseBackend(ctx context.Context, cfg *config.Config, env *cli.Env) (name,
 		return config.BackendFile, "auto: no keychain is available", nil
 	}
 	// A keychain is there but locked or hung: guessing the file store would
-	// hide the user's credentials, so say what is wrong.
-	return "", "", helper.WithHint(err, fmt.Sprintf("%s; or set %s=file to use the encrypted file instead", helper.Hint(err), config.EnvBackend))
+	// hide the user's credentials, so say what is wrong. keyring's hints
+	// already offer the file backend as the way out.
+	return "", "", err
 }
 
 // openBackend builds one backend by name.
@@ -123,7 +155,15 @@ func openBackend(_ context.Context, cfg *config.Config, env *cli.Env, name strin
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
 		})
 	case config.BackendKeychain:
-		return keyring.New(keyring.Options{Dir: cfg.StoreDir})
+		// The keychain is the user's, whatever store directory a process
+		// was given, so its write lock lives in the user's own helper
+		// directory: writers with different store directories still
+		// exclude each other.
+		lockDir, err := config.DefaultDir(env.Getenv)
+		if err != nil {
+			lockDir = cfg.StoreDir
+		}
+		return keyring.New(keyring.Options{Dir: lockDir})
 	}
 	return nil, fmt.Errorf("unknown backend %q", name)
 }

@@ -63,7 +63,8 @@ func testMain(m *testing.M) int {
 	// Nothing from the developer's own environment may steer the helper.
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_") {
+		// REQUIRE_SECRET_SERVICE steers the tests, not the helper.
+		if strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_") && name != "DOCKER_CREDENTIAL_NOTATION_REQUIRE_SECRET_SERVICE" {
 			os.Unsetenv(name)
 		}
 	}
