@@ -82,7 +82,6 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (helper.St
 	return &recording{Store: s, dir: cfg.StoreDir, name: name, why: why, recorded: recorded == name}, nil
 }
 
-
 // chooseBackend decides for backend auto when nothing is recorded yet.
 func chooseBackend(ctx context.Context, cfg *config.Config, env *cli.Env) (name, why string, err error) {
 	if _, err := os.Lstat(filepath.Join(cfg.StoreDir, filestore.StoreFileName)); err == nil {
