@@ -26,6 +26,9 @@ TEST_PATH := $(TOOLS_BIN):$(PATH)
 # cached result could hide a change to the program.
 GOTESTFLAGS ?= -count=1
 
+# Where the end-to-end suite writes one JSON line per matrix row.
+E2E_RESULTS ?= $(CURDIR)/.cache/e2e-results.jsonl
+
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME  ?= 30s
@@ -52,11 +55,26 @@ tools: ## install the test and lint tools into .cache/bin
 	scripts/install-tools.sh
 
 .PHONY: test
-test: tools ## run every test (the README's and CI's test command)
+test: tools peers ## run every test (the README's and CI's test command)
 	$(GO) mod verify
-	@echo 'PATH=.cache/bin:$$PATH $(GO) test $(GOTESTFLAGS) ./...'
-	@PATH="$(TEST_PATH)" $(GO) test $(GOTESTFLAGS) ./...
+	@echo 'PATH=.cache/bin:$$PATH E2E_RESULTS=$(E2E_RESULTS) $(GO) test $(GOTESTFLAGS) ./...'
+	@mkdir -p .cache && rm -f "$(E2E_RESULTS)"
+	@PATH="$(TEST_PATH)" E2E_RESULTS="$(E2E_RESULTS)" $(GO) test $(GOTESTFLAGS) ./...
 	@$(MAKE) --no-print-directory test-keychain
+
+.PHONY: peers
+peers: ## install the end-to-end peers (registry, token server, docker, notation, oras, crane, regctl, skopeo), pinned, cached outside the checkout
+	scripts/install-peers.sh >/dev/null
+
+.PHONY: e2e
+e2e: peers ## the end-to-end suite alone: real clients against real registries
+	@mkdir -p .cache && rm -f "$(E2E_RESULTS)"
+	E2E_RESULTS="$(E2E_RESULTS)" $(GO) test -count=1 -timeout 15m $(GOTESTFLAGS) ./tests/e2e
+
+.PHONY: compat
+compat: ## run the end-to-end suite and regenerate docs/compatibility.md and the README's table from its results
+	-@$(MAKE) --no-print-directory e2e
+	$(GO) run ./tests/e2e/cmd/compat -results "$(E2E_RESULTS)" -o docs/compatibility.md -readme README.md
 
 .PHONY: test-keychain
 test-keychain: ## the keychain backend's tests against a real gnome-keyring on a private D-Bus session (-p 1: they share one keyring, and some lock or stop it)
