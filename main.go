@@ -20,6 +20,7 @@ import (
 	"github.com/notaryproject/docker-credential-notation/internal/cli"
 	"github.com/notaryproject/docker-credential-notation/internal/config"
 	"github.com/notaryproject/docker-credential-notation/keyring"
+	"github.com/notaryproject/docker-credential-notation/tokenexchange"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…"; a
@@ -79,7 +80,37 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (helper.St
 	if err != nil {
 		return nil, err
 	}
-	return &recording{Store: s, dir: cfg.StoreDir, name: name, why: why, recorded: recorded == name}, nil
+	return exchanging(cfg, env, &recording{Store: s, dir: cfg.StoreDir, name: name, why: why, recorded: recorded == name})
+}
+
+// exchanging wraps s so that the registries configured for token exchange
+// get access tokens for their stored refresh tokens; the others pass
+// through. A client secret comes from the environment variable its settings
+// name.
+func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (helper.Store, error) {
+	regs := make(map[string]tokenexchange.Registry, len(cfg.Registries))
+	for u, r := range cfg.Registries {
+		regs[u] = tokenexchange.Registry{
+			Issuer:          r.Issuer,
+			TokenURL:        r.TokenURL,
+			DeviceAuthURL:   r.DeviceAuthURL,
+			ClientID:        r.ClientID,
+			ClientSecret:    getenvIf(env.Getenv, r.ClientSecretEnv),
+			ClientSecretEnv: r.ClientSecretEnv,
+			Scopes:          r.Scopes,
+			Username:        r.Username,
+			Insecure:        r.Insecure,
+			Timeout:         r.TimeoutDuration(),
+		}
+	}
+	return tokenexchange.New(s, tokenexchange.Options{Dir: cfg.StoreDir, Registries: regs, Warn: env.Stderr})
+}
+
+func getenvIf(getenv func(string) string, name string) string {
+	if name == "" {
+		return ""
+	}
+	return getenv(name)
 }
 
 // chooseBackend decides for backend auto when nothing is recorded yet.

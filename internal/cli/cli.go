@@ -131,6 +131,10 @@ func newApp(env *Env) *ucli.App {
 			},
 			configCommand(env),
 			migrateCommand(env),
+			loginCommand(env),
+			logoutCommand(env),
+			tokenCommand(env),
+			checkCommand(env),
 		},
 	}
 	return app

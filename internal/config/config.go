@@ -74,6 +74,9 @@ type Config struct {
 	ConfigFile string
 	// ConfigFileFound reports whether ConfigFile existed.
 	ConfigFileFound bool
+	// Registries holds the token-exchange settings of registries, keyed by
+	// server URL as written in the config file (see registries.go).
+	Registries map[string]Registry
 
 	sources map[string]string
 }
@@ -85,6 +88,8 @@ type file struct {
 	KeySource    *string `json:"keySource,omitempty"`
 	IdentityFile *string `json:"identityFile,omitempty"`
 	Debug        *bool   `json:"debug,omitempty"`
+	// Registries: see registries.go.
+	Registries map[string]Registry `json:"registries,omitempty"`
 }
 
 // Setting is one line of the effective configuration, for display.
@@ -104,7 +109,7 @@ func (c *Config) Settings() []Setting {
 		}
 		return "(set, hidden)"
 	}
-	return []Setting{
+	return append([]Setting{
 		{"config", EnvConfig, c.ConfigFile, c.source("config")},
 		{"backend", EnvBackend, c.Backend, c.source("backend")},
 		{"storeDir", EnvStoreDir, c.StoreDir, c.source("storeDir")},
@@ -113,7 +118,7 @@ func (c *Config) Settings() []Setting {
 		{"identityFile", EnvIdentityFile, c.IdentityFile, c.source("identityFile")},
 		{"passphrase", EnvPassphrase, hidden(c.Passphrase), c.source("passphrase")},
 		{"debug", EnvDebug, fmt.Sprint(c.Debug), c.source("debug")},
-	}
+	}, c.registrySettings()...)
 }
 
 func (c *Config) source(name string) string {
@@ -226,6 +231,10 @@ func (c *Config) readFile(path string) error {
 		c.Debug = *fc.Debug
 		c.sources["debug"] = src
 	}
+	if err := checkRegistries(fc.Registries); err != nil {
+		return fmt.Errorf("failed to parse config file %s: %v", path, err)
+	}
+	c.Registries = fc.Registries
 	if c.StoreDir != "" && !filepath.IsAbs(c.StoreDir) {
 		c.StoreDir = filepath.Join(filepath.Dir(path), c.StoreDir)
 	}

@@ -54,8 +54,8 @@ type rule struct {
 var rules = []rule{
 	{
 		dir:          ".",
-		why:          "helper/helpertest is for tests: importing it elsewhere puts package testing into the binary",
-		moduleDenied: []string{"helper/helpertest"},
+		why:          "helper/helpertest and tokenexchange/oidctest are for tests: importing them elsewhere puts package testing (and a whole OpenID provider) into the binary",
+		moduleDenied: []string{"helper/helpertest", "tokenexchange/oidctest"},
 	},
 	{
 		dir:               "helper",
@@ -82,6 +82,11 @@ var rules = []rule{
 		dir:           "tokenexchange",
 		why:           "the token-exchange decorator wraps any helper.Store and depends on helper (and the shared file lock) only",
 		moduleAllowed: []string{"helper", "internal/filelock"},
+	},
+	{
+		dir:           "internal/registryauth",
+		why:           "the registry authentication flow takes a credential, not a store: it depends on helper only",
+		moduleAllowed: []string{"helper"},
 	},
 	{
 		dir:           "internal/config",
@@ -333,6 +338,15 @@ func TestCheckReportsViolations(t *testing.T) {
 			want: m("filestore") + " imports " + m("tokenexchange") + " (in a _test.go file): filestore must not import tokenexchange",
 		},
 		{
+			name: "tokenexchange imports its test provider outside its tests",
+			pkg:  pkg{ImportPath: m("tokenexchange"), Imports: []string{m("helper"), m("tokenexchange/oidctest")}},
+			want: m("tokenexchange") + " imports " + m("tokenexchange/oidctest") + ": only tests may import tokenexchange/oidctest",
+		},
+		{
+			name: "tokenexchange test imports its test provider",
+			pkg:  pkg{ImportPath: m("tokenexchange"), XTestImports: []string{m("tokenexchange/oidctest"), m("helper/helpertest")}},
+		},
+		{
 			name: "tokenexchange imports filestore",
 			pkg:  pkg{ImportPath: m("tokenexchange"), Imports: []string{m("filestore")}},
 			want: m("tokenexchange") + " imports " + m("filestore"),
@@ -346,6 +360,11 @@ func TestCheckReportsViolations(t *testing.T) {
 			name: "internal/config imports helper",
 			pkg:  pkg{ImportPath: m("internal/config"), Imports: []string{m("helper")}},
 			want: m("internal/config") + " imports " + m("helper"),
+		},
+		{
+			name: "internal/registryauth imports internal/config",
+			pkg:  pkg{ImportPath: m("internal/registryauth"), Imports: []string{m("helper"), m("internal/config")}},
+			want: m("internal/registryauth") + " imports " + m("internal/config") + ": internal/registryauth may import only helper",
 		},
 		{
 			name: "internal/cli imports helper and config",

@@ -1,0 +1,533 @@
+package registryauth
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/notaryproject/docker-credential-notation/helper"
+)
+
+// DefaultTimeout bounds each request when Options.Timeout is zero: long
+// enough for a token server across an ocean, short enough that a dead
+// endpoint does not hang a pull.
+const DefaultTimeout = 5 * time.Second
+
+// DefaultClientID is the OAuth2 client_id the flow sends to token servers.
+const DefaultClientID = "docker-credential-notation"
+
+// maxTokenResponse bounds a token response body. A token is a few
+// kilobytes (a JWT with a long access list, an ACR or ECR token: under
+// 4 KiB); 128 KiB is what oras-go allows, far above any real response and
+// small enough that a hostile or broken server cannot exhaust memory.
+const maxTokenResponse = 128 << 10
+
+// maxErrorBody bounds what is read of any other response: only an error
+// message for the user is wanted from it.
+const maxErrorBody = 4 << 10
+
+// Options configures a Client. The zero value is usable.
+type Options struct {
+	// Timeout bounds each request: connecting, the TLS handshake, the
+	// response headers and reading the body. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Insecure lists hosts (host or host:port) that may be reached over
+	// plain HTTP, as loopback hosts always may. It never disables
+	// certificate verification. An entry without a port matches every port.
+	Insecure []string
+	// CertsDirs are the certs.d roots to read per-host CA certificates
+	// (*.crt) and client certificates (*.cert with *.key) from, in docker's
+	// layout <root>/<host[:port]>/. Nil means DefaultCertsDirs(os.Getenv);
+	// an empty, non-nil slice reads none.
+	CertsDirs []string
+	// ClientID is the OAuth2 client_id. Empty means DefaultClientID.
+	ClientID string
+	// UserAgent is sent with every request. Empty sends Go's default.
+	UserAgent string
+	// Offline asks the token server for a refresh token too
+	// (access_type=offline on the OAuth2 POST, offline_token=true on the
+	// GET). Off by default: a token server that rotates refresh tokens
+	// would otherwise replace the stored one on every request.
+	Offline bool
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Logf, if set, receives one line per request and decision, for debug
+	// output. Secrets never appear in it.
+	Logf func(format string, args ...any)
+
+	// dialContext replaces the dialer, so that tests can serve any host
+	// name from a local listener.
+	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Client runs the registry authentication flow.
+type Client struct {
+	opts      Options
+	timeout   time.Duration
+	insecure  []string
+	certsDirs []string
+	hosts     *hostTransports
+	http      *http.Client
+}
+
+// New returns a Client. getenv supplies the default certs.d roots when
+// opts.CertsDirs is nil (os.Getenv outside tests).
+func New(opts Options, getenv func(string) string) *Client {
+	c := &Client{opts: opts, timeout: opts.Timeout, certsDirs: opts.CertsDirs}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.certsDirs == nil {
+		c.certsDirs = DefaultCertsDirs(getenv)
+	}
+	if c.opts.ClientID == "" {
+		c.opts.ClientID = DefaultClientID
+	}
+	if c.opts.Now == nil {
+		c.opts.Now = time.Now
+	}
+	for _, e := range opts.Insecure {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e == "" {
+			continue
+		}
+		// Accept "http://host:port" and "host:port/" as well.
+		if i := strings.Index(e, "://"); i >= 0 {
+			e = e[i+3:]
+		}
+		e = strings.TrimSuffix(e, "/")
+		c.insecure = append(c.insecure, e)
+	}
+	c.hosts = &hostTransports{c: c}
+	c.http = &http.Client{
+		Transport:     c.hosts,
+		CheckRedirect: c.checkRedirect,
+		Timeout:       c.timeout,
+	}
+	return c
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.hosts.close() }
+
+func (c *Client) logf(format string, args ...any) {
+	if c.opts.Logf != nil {
+		c.opts.Logf(format, args...)
+	}
+}
+
+// Endpoint is a registry as the flow reaches it.
+type Endpoint struct {
+	// Key is the registry's key in the store.
+	Key helper.Key
+	// Host is host[:port] as dialled (registry-1.docker.io for Docker Hub).
+	Host string
+	// Scheme is "https" or "http" when the registry was given with one, ""
+	// when not (https, falling back to http for a host that allows it).
+	Scheme string
+}
+
+// ParseRegistry reads a registry as a user names it: host[:port], with an
+// optional http:// or https:// and an optional /v1/ or /v2/ (so docker's
+// https://index.docker.io/v1/ works). A repository path is refused.
+func ParseRegistry(s string) (Endpoint, error) {
+	key, err := helper.ParseServerURL(s)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if strings.Contains(key.String(), "/") {
+		return Endpoint{}, fmt.Errorf("invalid registry %q: want host[:port], without a repository path", s)
+	}
+	e := Endpoint{Key: key, Host: key.String()}
+	if e.Host == "docker.io" {
+		e.Host = "registry-1.docker.io"
+	}
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "https://"):
+		e.Scheme = "https"
+	case strings.HasPrefix(lower, "http://"):
+		e.Scheme = "http"
+	}
+	return e, nil
+}
+
+// Method says how a credential was presented.
+const (
+	MethodNone          = "none"
+	MethodBasic         = "Basic credentials on every request"
+	MethodOAuthRefresh  = "OAuth2 POST, refresh_token grant"
+	MethodOAuthPassword = "OAuth2 POST, password grant"
+	MethodTokenGET      = "token GET with Basic credentials"
+)
+
+// Result is what the flow found and did. Fields are filled as far as the
+// flow got, so a failed run still says what the registry asked for.
+type Result struct {
+	// Registry is the endpoint's host[:port].
+	Registry string
+	// PingURL is the /v2/ URL that answered.
+	PingURL string
+	// Anonymous is set when /v2/ answered 200 without credentials.
+	Anonymous bool
+	// Challenges are every challenge of the registry's 401.
+	Challenges []Challenge
+	// Scheme is the scheme answered: SchemeBasic, SchemeBearer, or "".
+	Scheme string
+	// Realm, Service and Scopes are the Bearer challenge's realm and
+	// service and the scopes asked for.
+	Realm, Service string
+	Scopes         []string
+	// Method is how the credential was presented (the Method constants).
+	Method string
+	// Token is the Bearer grant.
+	Token *Token
+	// Authenticated is set once the registry accepted the credential (for
+	// Basic) or the token (for Bearer) on /v2/.
+	Authenticated bool
+}
+
+// ErrRejected is matched (errors.Is) by the error for a credential that
+// the registry or its token server refused (401, 403, or OAuth2
+// invalid_grant).
+var ErrRejected = errors.New("the credential was rejected")
+
+// rejection is a refused credential: what was refused, and the answer.
+type rejection struct {
+	what string
+	err  error
+}
+
+func (e *rejection) Error() string        { return e.what + " was rejected: " + e.err.Error() }
+func (e *rejection) Unwrap() error        { return e.err }
+func (e *rejection) Is(target error) bool { return target == ErrRejected }
+
+// rejected words the refusal of cred.
+func rejected(cred helper.Credentials, err error) error {
+	what := "the user name or password"
+	if cred.Username == helper.IdentityTokenUsername {
+		what = "the identity token"
+	}
+	return &rejection{what: what, err: err}
+}
+
+// ErrUnsupported is wrapped by the error for a challenge or token server
+// the flow cannot answer with the credential it has.
+var ErrUnsupported = errors.New("unsupported authentication")
+
+// StatusError is an unexpected HTTP status.
+type StatusError struct {
+	// Server is "registry" or "token server".
+	Server string
+	// URL is the request's URL.
+	URL string
+	// StatusCode and Status are the response's.
+	StatusCode int
+	Status     string
+	// Message is the server's message, shortened and made printable.
+	Message string
+	// Code is the OAuth2 error code, if the body had one.
+	Code string
+}
+
+func (e *StatusError) Error() string {
+	s := fmt.Sprintf("the %s at %s answered %s", e.Server, e.URL, e.Status)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Authenticate runs the flow of the registry authentication specification
+// against registry with cred: ping /v2/; when it answers 401, answer its
+// challenge (Basic: the credential itself; Bearer: a token from the realm,
+// for scopes); then ping /v2/ again with the credential or token to
+// confirm. A nil cred only pings. The Result is filled as far as the flow
+// got, also on error.
+//
+// Reference: https://github.com/notaryproject/notation/blob/main/specs/registry-auth.md
+func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *helper.Credentials, scopes []string) (*Result, error) {
+	r := &Result{Registry: registry.Host, Scopes: append([]string(nil), scopes...)}
+	if registry.Scheme == "http" && cred != nil {
+		// Refuse before any request: the credential could not be used.
+		if err := c.checkTransport(&url.URL{Scheme: "http", Host: registry.Host, Path: "/v2/"}, "registry"); err != nil {
+			return r, err
+		}
+	}
+	resp, ping, err := c.ping(ctx, registry)
+	if err != nil {
+		return r, err
+	}
+	r.PingURL = ping.String()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		r.Anonymous = true
+		r.Scheme = ""
+		r.Method = MethodNone
+		c.logf("%s needs no authentication", registry.Host)
+		return r, nil
+	case http.StatusUnauthorized:
+	default:
+		return r, c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body)
+	}
+	r.Challenges, err = ParseChallenges(resp.Header.Values("Www-Authenticate"))
+	if err != nil {
+		c.logf("WWW-Authenticate: %v", err)
+	}
+	bearer, hasBearer := Find(r.Challenges, SchemeBearer)
+	basic, hasBasic := Find(r.Challenges, SchemeBasic)
+	switch {
+	case hasBearer:
+		r.Scheme = SchemeBearer
+		r.Realm, r.Service = bearer.Realm(), bearer.Service()
+		if s := bearer.Scope(); s != "" {
+			for _, sc := range strings.Fields(s) {
+				if !contains(r.Scopes, sc) {
+					r.Scopes = append(r.Scopes, sc)
+				}
+			}
+		}
+	case hasBasic:
+		r.Scheme = SchemeBasic
+		r.Realm = basic.Realm()
+	case len(r.Challenges) == 0 && err != nil:
+		return r, fmt.Errorf("failed to read the registry's challenge: %v", err)
+	case len(r.Challenges) == 0:
+		return r, fmt.Errorf("%w: the registry answered 401 without a WWW-Authenticate challenge", ErrUnsupported)
+	default:
+		names := make([]string, len(r.Challenges))
+		for i, ch := range r.Challenges {
+			names[i] = ch.Scheme
+		}
+		return r, fmt.Errorf("%w: the registry asks for %s; only Basic and Bearer are supported", ErrUnsupported, strings.Join(names, ", "))
+	}
+	if cred == nil {
+		return r, nil
+	}
+	if err := c.checkTransport(ping, "registry"); err != nil {
+		return r, err
+	}
+	isIdentity := cred.Username == helper.IdentityTokenUsername
+
+	if r.Scheme == SchemeBasic {
+		if isIdentity {
+			return r, fmt.Errorf("%w: the registry asks for Basic authentication, but the stored credential is an identity token", ErrUnsupported)
+		}
+		r.Method = MethodBasic
+		if strings.Contains(cred.Username, ":") {
+			return r, fmt.Errorf("%w: the user name contains ':', which Basic authentication cannot carry", ErrUnsupported)
+		}
+		if err := c.confirm(ctx, ping, func(req *http.Request) { req.SetBasicAuth(cred.Username, cred.Secret) }, cred, false); err != nil {
+			return r, err
+		}
+		r.Authenticated = true
+		return r, nil
+	}
+
+	realm, err := c.checkRealm(r.Realm, ping)
+	if err != nil {
+		return r, err
+	}
+	tok, method, err := c.fetchToken(ctx, realm, r.Service, r.Scopes, *cred)
+	r.Method = method
+	if err != nil {
+		return r, err
+	}
+	r.Token = tok
+	if err := c.confirm(ctx, ping, func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+tok.AccessToken) }, cred, true); err != nil {
+		return r, err
+	}
+	r.Authenticated = true
+	return r, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ping sends GET /v2/ without credentials. With no scheme given it tries
+// https and, for a host that may use plain HTTP, falls back to http when
+// the HTTPS attempt fails below HTTP (as docker does for insecure
+// registries and notation for localhost). The response body is closed,
+// with up to maxErrorBody bytes kept for an error message.
+func (c *Client) ping(ctx context.Context, e Endpoint) (*http.Response, *url.URL, error) {
+	schemes := []string{e.Scheme}
+	if e.Scheme == "" {
+		schemes = []string{"https"}
+		if c.plainHTTPAllowed(&url.URL{Scheme: "http", Host: e.Host}) {
+			schemes = append(schemes, "http")
+		}
+	}
+	var httpsErr error
+	for _, scheme := range schemes {
+		u := &url.URL{Scheme: scheme, Host: e.Host, Path: "/v2/"}
+		resp, err := c.do(ctx, http.MethodGet, u, nil, nil)
+		switch {
+		case err == nil && httpsErr != nil && resp.StatusCode == http.StatusBadRequest:
+			// A TLS server answering plain HTTP ("Client sent an HTTP
+			// request to an HTTPS server"): what failed was TLS.
+			return nil, nil, httpsErr
+		case err == nil:
+			return resp, u, nil
+		case httpsErr != nil:
+			// One line, and both causes still match errors.Is.
+			return nil, nil, fmt.Errorf("%w; %w", httpsErr, err)
+		case ctx.Err() != nil || speaksTLS(err):
+			// A certificate that does not verify or a TLS alert: the
+			// server speaks TLS, and plain HTTP would only hide why it
+			// failed.
+			return nil, nil, err
+		}
+		httpsErr = err
+	}
+	return nil, nil, httpsErr
+}
+
+// speaksTLS reports whether err shows that the server answered in TLS.
+func speaksTLS(err error) bool {
+	var (
+		verr  *tls.CertificateVerificationError
+		alert tls.AlertError
+		uerr  x509.UnknownAuthorityError
+		herr  x509.HostnameError
+		cerr  x509.CertificateInvalidError
+	)
+	return errors.As(err, &verr) || errors.As(err, &alert) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr)
+}
+
+// do sends one request and returns the response with its body read (up
+// to maxErrorBody) and closed: the flow only needs status, headers and an
+// error message from /v2/.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, body io.Reader, set func(*http.Request)) (*http.Response, error) {
+	resp, err := c.send(ctx, method, u, body, set)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if err != nil {
+		return nil, c.requestError(method, u, err)
+	}
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	return resp, nil
+}
+
+// send sends one request; the caller closes the body.
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body io.Reader, set func(*http.Request)) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	if c.opts.UserAgent != "" {
+		req.Header.Set("User-Agent", c.opts.UserAgent)
+	}
+	if set != nil {
+		set(req)
+	}
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.logf("%s %s: %v", method, redactURL(u), err)
+		return nil, c.requestError(method, u, err)
+	}
+	c.logf("%s %s: %s (%s)", method, redactURL(u), resp.Status, time.Since(start).Round(time.Millisecond))
+	return resp, nil
+}
+
+// requestError words a failed request; a timeout says how long it waited.
+func (c *Client) requestError(method string, u *url.URL, err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	if isTimeout(err) {
+		return fmt.Errorf("failed to %s %s: no answer within %s: %w", method, redactURL(u), c.timeout, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("failed to %s %s: %w", method, redactURL(u), err)
+}
+
+// statusError builds a StatusError from a response, with the server's
+// message from body (already bounded by do).
+func (c *Client) statusError(server string, u *url.URL, code int, status string, body io.Reader) *StatusError {
+	b, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
+	ec, msg := errorMessage(b)
+	return &StatusError{Server: server, URL: redactURL(u), StatusCode: code, Status: status, Message: msg, Code: ec}
+}
+
+// confirm pings /v2/ again with the credential (Basic) or the token
+// (bearer) set by auth. The credential's secret is scrubbed from any
+// server message. A refused token is not a refused credential: the token
+// server accepted the credential, so the registry and its token server
+// disagree.
+func (c *Client) confirm(ctx context.Context, ping *url.URL, auth func(*http.Request), cred *helper.Credentials, bearer bool) error {
+	secret := cred.Secret
+	resp, err := c.do(ctx, http.MethodGet, ping, nil, auth)
+	if err != nil {
+		return err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusUnauthorized, http.StatusForbidden:
+		se := c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body)
+		se.Message = scrub(se.Message, secret)
+		if cs, _ := ParseChallenges(resp.Header.Values("Www-Authenticate")); len(cs) > 0 {
+			if e := cs[0].Params["error"]; e != "" && se.Message == "" {
+				se.Message = printable(e + " " + cs[0].Params["error_description"])
+			}
+		}
+		if bearer {
+			return fmt.Errorf("the registry refused the token its token server issued: %w", se)
+		}
+		return rejected(*cred, se)
+	}
+	se := c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body)
+	se.Message = scrub(se.Message, secret)
+	return se
+}
+
+// checkRealm parses a Bearer realm and refuses one that would receive the
+// credential insecurely: it must be an absolute http(s) URL, HTTPS unless
+// its host may use plain HTTP, and on loopback only when the registry's
+// host name is the same (a remote registry must not steer credentials to
+// a service on this machine; crane, oras and notation have the same rule).
+func (c *Client) checkRealm(realm string, registry *url.URL) (*url.URL, error) {
+	if realm == "" {
+		return nil, fmt.Errorf("%w: the registry's Bearer challenge has no realm", ErrUnsupported)
+	}
+	u, err := url.Parse(realm)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return nil, fmt.Errorf("%w: the realm %q is not an absolute URL", ErrUnsupported, printable(realm))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: the realm %s holds user information", ErrUnsupported, redactURL(u))
+	}
+	if err := c.checkTransport(u, "token realm"); err != nil {
+		return nil, err
+	}
+	if IsLoopback(u.Hostname()) && !strings.EqualFold(u.Hostname(), registry.Hostname()) {
+		return nil, fmt.Errorf("%w: the token realm %s is on loopback but the registry %s is not on that host", ErrUnsupported, redactURL(u), registry.Host)
+	}
+	return u, nil
+}
+
+// scrub replaces secret in a server's message, should a server echo it.
+func scrub(msg, secret string) string {
+	if secret == "" || len(secret) < 4 {
+		return msg
+	}
+	return strings.ReplaceAll(msg, secret, "<redacted>")
+}

@@ -1,0 +1,26 @@
+package tokenexchange
+
+import "github.com/notaryproject/docker-credential-notation/helper"
+
+var helperKeyForTests, _ = helper.ParseServerURL("registry.example.com" + cacheSuffix)
+
+// CacheSuffix is the reserved suffix of cache keys.
+const CacheSuffix = cacheSuffix
+
+var DecodeCache = decodeCache
+
+// ParseDiscovery parses a discovery document for issuer and returns its
+// token endpoint.
+func ParseDiscovery(b []byte, issuer string) (string, error) {
+	d, err := parseDiscovery(b, issuer, false)
+	if err != nil {
+		return "", err
+	}
+	return d.TokenEndpoint, nil
+}
+
+// EncodeCache encodes a cache entry's secret.
+func EncodeCache(e *cacheEntry) (string, error) {
+	c, err := encodeCache(helperKeyForTests, e)
+	return c.Secret, err
+}

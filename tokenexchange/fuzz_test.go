@@ -1,0 +1,109 @@
+package tokenexchange_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/tokenexchange"
+)
+
+// FuzzDecodeCache: the cache entry is read back from the store, which a
+// person may have edited by hand; decoding never panics, and whatever it
+// accepts encodes and decodes to the same entry.
+func FuzzDecodeCache(f *testing.F) {
+	f.Add(`{"v":1,"accessToken":"a","expiry":"2030-01-01T00:00:00Z","refreshAt":"2029-12-31T23:59:00Z","grant":"g"}`)
+	f.Add(`{"v":1,"accessToken":"a","expiry":"2030-01-01T00:00:00Z","refreshAt":"2029-12-31T23:59:00Z","grant":"g","previous":"p"}`)
+	f.Add(`{"v":2}`)
+	f.Add(`{"v":1,"accessToken":"a","expiry":"2030-01-01T00:00:00Z","refreshAt":"2031-01-01T00:00:00Z","grant":"g"}`)
+	f.Add(`{"v":1,"accessToken":"a"} trailing`)
+	f.Add(`null`)
+	f.Fuzz(func(t *testing.T, secret string) {
+		e, err := tokenexchange.DecodeCache(secret)
+		if err != nil {
+			return
+		}
+		enc, err := tokenexchange.EncodeCache(e)
+		if err != nil {
+			t.Fatalf("EncodeCache of an accepted entry: %v", err)
+		}
+		e2, err := tokenexchange.DecodeCache(enc)
+		if err != nil {
+			t.Fatalf("the re-encoded entry %q does not decode: %v", enc, err)
+		}
+		if enc2, _ := tokenexchange.EncodeCache(e2); enc2 != enc {
+			t.Fatalf("not stable: %q then %q", enc, enc2)
+		}
+	})
+}
+
+// FuzzParseDiscovery: discovery documents come from the network.
+func FuzzParseDiscovery(f *testing.F) {
+	f.Add([]byte(`{"issuer":"https://idp.example.com/","token_endpoint":"https://idp.example.com/token","device_authorization_endpoint":"https://idp.example.com/device"}`))
+	f.Add([]byte(`{"issuer":"https://idp.example.com","token_endpoint":"http://idp.example.com/token"}`))
+	f.Add([]byte(`{"issuer":"https://evil.example.com/","token_endpoint":"https://evil.example.com/token"}`))
+	f.Add([]byte(`{"issuer":"https://idp.example.com/","token_endpoint":"/relative"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tokenURL, err := tokenexchange.ParseDiscovery(b, "https://idp.example.com/")
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(strings.ToLower(tokenURL), "https://") && !strings.HasPrefix(strings.ToLower(tokenURL), "http://") {
+			t.Fatalf("accepted token endpoint %q", tokenURL)
+		}
+	})
+}
+
+// FuzzTokenResponse: whatever a token endpoint answers, get does not
+// panic, never answers not-found, never reveals the refresh token in an
+// error, and never hands out the refresh token or an empty token.
+func FuzzTokenResponse(f *testing.F) {
+	f.Add(200, "application/json", `{"access_token":"a","token_type":"Bearer","expires_in":3600,"refresh_token":"r2"}`)
+	f.Add(200, "application/json", `{"access_token":"a","expires_in":"3600"}`)
+	f.Add(200, "application/x-www-form-urlencoded", `access_token=a&token_type=bearer&expires_in=60`)
+	f.Add(200, "text/plain", `access_token=&expires_in=-5`)
+	f.Add(400, "application/json", `{"error":"invalid_grant","error_description":"gone"}`)
+	f.Add(400, "application/x-www-form-urlencoded", `error=invalid_grant`)
+	f.Add(500, "text/html", `<h1>oops</h1>`)
+	f.Add(200, "application/json", `{"access_token":"`+storedRefreshToken+`"}`)
+	f.Add(200, "application/json", `{"access_token":"a","expires_in":9223372036854775807}`)
+
+	type answer struct {
+		status      int
+		contentType string
+		body        string
+	}
+	var current atomic.Pointer[answer]
+	ts := newTokenServer(f, func(w http.ResponseWriter, r *http.Request) {
+		a := current.Load()
+		w.Header().Set("Content-Type", a.contentType)
+		w.WriteHeader(a.status)
+		_, _ = w.Write([]byte(a.body))
+	})
+
+	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
+		if status < 200 || status > 599 || strings.ContainsAny(contentType, "\r\n\x00") {
+			return
+		}
+		current.Store(&answer{status, contentType, body})
+		s, _ := faultStore(t, tokenexchange.Registry{TokenURL: ts.URL + "/token"}, nil, nil)
+		c, err := s.Get(context.Background(), key(t, registryURL))
+		if err != nil {
+			if errors.Is(err, helper.ErrNotFound) {
+				t.Fatalf("not-found for a token endpoint failure: %v", err)
+			}
+			if strings.Contains(err.Error()+helper.Hint(err), storedRefreshToken) && !strings.Contains(body, storedRefreshToken) {
+				t.Fatalf("error reveals the refresh token: %v", err)
+			}
+			return
+		}
+		if c.Secret == "" || (c.Secret == storedRefreshToken && !strings.Contains(body, storedRefreshToken)) {
+			t.Fatalf("Get = %v", c)
+		}
+	})
+}

@@ -1,0 +1,518 @@
+package tokenexchange
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/filelock"
+)
+
+// DefaultUsername is the username get returns with an access token when a
+// registry's settings name none: Google Artifact Registry's convention
+// (GitLab uses "oauth2").
+const DefaultUsername = "oauth2accesstoken"
+
+// DefaultScopes are requested at login from a registry with an issuer and
+// no scopes in its settings: an OpenID Provider issues a refresh token only
+// for offline_access.
+var DefaultScopes = []string{"openid", "offline_access"}
+
+// LockFileName is the lock file, in Options.Dir, that serializes refreshes
+// and writes of exchanged registries between processes.
+const LockFileName = "tokenexchange.lock"
+
+// program names the command in hints.
+const program = "docker-credential-notation"
+
+// Registry is one registry's exchange settings.
+type Registry struct {
+	// Issuer is the OpenID Provider's issuer URL. Its discovery document
+	// (Issuer + "/.well-known/openid-configuration") supplies the token and
+	// device authorization endpoints that are not set below. Empty means
+	// TokenURL must be set.
+	Issuer string
+	// TokenURL is the OAuth2 token endpoint. Empty means the discovery
+	// document's token_endpoint.
+	TokenURL string
+	// DeviceAuthURL is the device authorization endpoint (RFC 8628). Empty
+	// means the discovery document's device_authorization_endpoint.
+	DeviceAuthURL string
+	// ClientID is the OAuth2 client id. Required.
+	ClientID string
+	// ClientSecret is the client secret of a confidential client, which then
+	// authenticates with HTTP Basic; empty means a public client, which sends
+	// only client_id.
+	ClientSecret string
+	// ClientSecretEnv names the environment variable ClientSecret was read
+	// from, for messages; set while ClientSecret is empty, it means the
+	// variable is not set, and every exchange fails saying so.
+	ClientSecretEnv string
+	// Scopes are requested at login. Nil means DefaultScopes when Issuer is
+	// set and none otherwise.
+	Scopes []string
+	// Username is the username get returns with the access token. Empty
+	// means DefaultUsername.
+	Username string
+	// Insecure allows plain HTTP to a provider that is not on a loopback
+	// address. It never disables certificate verification.
+	Insecure bool
+	// Timeout bounds each request to the provider; zero means
+	// DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Options configures a Store.
+type Options struct {
+	// Dir is the directory of the lock file (the store directory), created
+	// with mode 0700 when needed. Required when Registries is not empty.
+	Dir string
+	// Registries maps a server URL, in any spelling clients use (see
+	// helper.ParseServerURL), to its exchange settings. Registries not
+	// listed pass straight through to the wrapped store.
+	Registries map[string]Registry
+	// HTTPClient supplies the transport for requests to providers; nil means
+	// a clone of http.DefaultTransport. Whatever it is, every request gets
+	// the transport policy (HTTPS, TLS 1.2, timeouts, bounded bodies, no
+	// redirect to another host); the client's other fields are not used.
+	HTTPClient *http.Client
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Warn receives one-line warnings, such as a cached token being served
+	// because the provider cannot be reached; nil discards them.
+	Warn io.Writer
+}
+
+// Store wraps a helper.Store and exchanges the refresh tokens of configured
+// registries for access tokens. See the package documentation.
+type Store struct {
+	inner    helper.Store
+	regs     map[helper.Key]*registry
+	lockPath string
+	now      func() time.Time
+	warn     io.Writer
+}
+
+var _ helper.Store = (*Store)(nil)
+
+// registry is a configured registry, resolved.
+type registry struct {
+	Registry
+	key      helper.Key
+	cacheKey helper.Key
+	client   *http.Client
+}
+
+// New wraps inner. It checks every registry's settings and touches nothing
+// on disk or on the network.
+func New(inner helper.Store, opts Options) (*Store, error) {
+	s := &Store{inner: inner, regs: make(map[helper.Key]*registry, len(opts.Registries)), now: opts.Now, warn: opts.Warn}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if len(opts.Registries) > 0 {
+		if opts.Dir == "" {
+			return nil, errors.New("tokenexchange: no directory for the lock file")
+		}
+		dir, err := filepath.Abs(opts.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("invalid store directory: %v", err)
+		}
+		s.lockPath = filepath.Join(dir, LockFileName)
+	}
+	spelled := map[helper.Key]string{}
+	for u, set := range opts.Registries {
+		r, err := newRegistry(u, set, opts.HTTPClient)
+		if err != nil {
+			return nil, err
+		}
+		if prev, ok := spelled[r.key]; ok {
+			a, b := min(prev, u), max(prev, u)
+			return nil, fmt.Errorf("invalid token exchange settings: %q and %q are the same registry, %s", a, b, r.key)
+		}
+		spelled[r.key] = u
+		s.regs[r.key] = r
+	}
+	return s, nil
+}
+
+func newRegistry(serverURL string, set Registry, base *http.Client) (*registry, error) {
+	fail := func(format string, args ...any) (*registry, error) {
+		return nil, helper.WithHint(fmt.Errorf("invalid token exchange settings for %s: %s", redactUserinfo(serverURL), fmt.Sprintf(format, args...)),
+			fmt.Sprintf("fix or remove the \"registries\" entry for %s in the config file; '%s config' shows where it is", redactUserinfo(serverURL), program))
+	}
+	key, err := helper.ParseServerURL(serverURL)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if isReserved(key) {
+		return fail("%q is reserved for the helper's own keys", reservedMarker)
+	}
+	ck, err := cacheKey(key)
+	if err != nil {
+		return fail("%v", err)
+	}
+	r := &registry{Registry: set, key: key, cacheKey: ck}
+	r.Scopes = slices.Clone(set.Scopes)
+	switch {
+	case r.ClientID == "":
+		return fail("no client id")
+	case r.Issuer == "" && r.TokenURL == "":
+		return fail("neither an issuer nor a token URL")
+	case r.Username == helper.IdentityTokenUsername:
+		return fail("username %q would make clients take the access token for a refresh token", r.Username)
+	case r.Timeout < 0:
+		return fail("negative timeout")
+	}
+	for _, e := range []struct{ what, v string }{{"issuer", r.Issuer}, {"token URL", r.TokenURL}, {"device authorization URL", r.DeviceAuthURL}} {
+		if e.v == "" {
+			continue
+		}
+		u, err := parseEndpoint(e.what, e.v, r.Insecure)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if e.what == "issuer" && u.RawQuery != "" {
+			return fail("invalid issuer %q: must not contain a query", e.v)
+		}
+	}
+	if r.Username == "" {
+		r.Username = DefaultUsername
+	}
+	if r.Scopes == nil && r.Issuer != "" {
+		r.Scopes = slices.Clone(DefaultScopes)
+	}
+	if r.Timeout == 0 {
+		r.Timeout = DefaultTimeout
+	}
+	r.client = newHTTPClient(base, r.Timeout, r.Insecure)
+	return r, nil
+}
+
+// redactUserinfo hides the user information of a server URL, which would
+// be a password in an error message.
+func redactUserinfo(u string) string {
+	rest := u
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		return strings.Replace(u, authority[:i+1], "…@", 1)
+	}
+	return u
+}
+
+// Exchanges reports whether key is a registry configured for token
+// exchange.
+func (s *Store) Exchanges(key helper.Key) bool { return s.regs[key] != nil }
+
+// Describe says where credentials are kept, and which registries exchange
+// tokens.
+func (s *Store) Describe() string {
+	d := fmt.Sprintf("%T", s.inner)
+	if ds, ok := s.inner.(helper.Describer); ok {
+		d = ds.Describe()
+	}
+	if len(s.regs) == 0 {
+		return d
+	}
+	keys := make([]string, 0, len(s.regs))
+	for k := range s.regs {
+		keys = append(keys, k.String())
+	}
+	slices.Sort(keys)
+	return d + "; token exchange for " + strings.Join(keys, ", ")
+}
+
+// KeySource passes through the wrapped store's description of its key.
+func (s *Store) KeySource() (source, origin string, err error) {
+	if kd, ok := s.inner.(interface {
+		KeySource() (string, string, error)
+	}); ok {
+		return kd.KeySource()
+	}
+	return "none", "the wrapped store reports no key", nil
+}
+
+func notFound(key helper.Key) error { return fmt.Errorf("%s: %w", key, helper.ErrNotFound) }
+
+// Get implements helper.Store. For a configured registry whose stored
+// credential is a refresh token it returns the registry's username and an
+// access token: the cached one while it is fresh, else a new one.
+func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, error) {
+	if isReserved(key) {
+		return helper.Credentials{}, notFound(key)
+	}
+	r := s.regs[key]
+	if r == nil {
+		return s.inner.Get(ctx, key)
+	}
+	c, err := s.inner.Get(ctx, key)
+	if err != nil || c.Username != helper.IdentityTokenUsername {
+		// Not logged in, or a password: nothing to exchange.
+		return c, err
+	}
+	cache, err := s.readCache(ctx, r, c.Secret)
+	if err != nil {
+		return helper.Credentials{}, err
+	}
+	if cache.fresh(s.now()) {
+		return r.answer(c, cache), nil
+	}
+	return s.refreshLocked(ctx, r, c, cache)
+}
+
+// answer is what get returns for the access token in e.
+func (r *registry) answer(c helper.Credentials, e *cacheEntry) helper.Credentials {
+	return helper.Credentials{ServerURL: c.ServerURL, Username: r.Username, Secret: e.AccessToken}
+}
+
+// refreshLocked takes the lock, and unless another process refreshed the
+// token meanwhile, trades the refresh token for a new access token, writes
+// a rotated refresh token back at once and caches the access token.
+func (s *Store) refreshLocked(ctx context.Context, r *registry, before helper.Credentials, stale *cacheEntry) (helper.Credentials, error) {
+	unlock, err := s.lock(ctx, r)
+	if err != nil {
+		if stale.valid(s.now()) {
+			s.warnf("serving the cached access token for %s (it expires at %s): %v", r.key, stale.Expiry.Format(time.RFC3339), err)
+			return r.answer(before, stale), nil
+		}
+		return helper.Credentials{}, fmt.Errorf("failed to refresh the access token for %s: %w", r.key, err)
+	}
+	defer unlock()
+
+	// Another process may have refreshed (and rotated the refresh token)
+	// while this one waited for the lock.
+	c, err := s.inner.Get(ctx, r.key)
+	if err != nil || c.Username != helper.IdentityTokenUsername {
+		return c, err
+	}
+	cache, err := s.readCache(ctx, r, c.Secret)
+	if err != nil {
+		return helper.Credentials{}, err
+	}
+	now := s.now()
+	if cache.fresh(now) {
+		return r.answer(c, cache), nil
+	}
+
+	tok, issued, err := s.refresh(ctx, r, c.Secret)
+	if err != nil {
+		var ge *grantError
+		if errors.As(err, &ge) {
+			// The grant is gone; so is any reason to keep its access token.
+			_ = s.dropCache(ctx, r)
+			return helper.Credentials{}, helper.WithHint(err, loginHint(r.key))
+		}
+		var te *transientError
+		if errors.As(err, &te) {
+			if cache.valid(now) {
+				s.warnf("serving the cached access token for %s (it expires at %s): %v", r.key, cache.Expiry.Format(time.RFC3339), err)
+				return r.answer(c, cache), nil
+			}
+			return helper.Credentials{}, helper.WithHint(err, "no valid cached access token is left; try again once the provider can be reached")
+		}
+		return helper.Credentials{}, err
+	}
+	rt := c.Secret
+	if tok.RefreshToken != "" && tok.RefreshToken != rt {
+		// The old refresh token is spent: the new one must be saved before
+		// anything else, or the grant is lost.
+		if err := s.inner.Put(ctx, r.key, helper.Credentials{ServerURL: c.ServerURL, Username: helper.IdentityTokenUsername, Secret: tok.RefreshToken}); err != nil {
+			return helper.Credentials{}, helper.WithHint(fmt.Errorf("failed to save the rotated refresh token for %s: %w", r.key, err), loginHint(r.key))
+		}
+		rt = tok.RefreshToken
+	}
+	e := newCacheEntry(tok.AccessToken, issued, lifetime(tok), r.grant(rt), cache)
+	if err := s.writeCache(ctx, r, e); err != nil {
+		// The token is good; only the next get pays for another refresh.
+		s.warnf("failed to cache the access token for %s: %v", r.key, err)
+	}
+	return r.answer(c, e), nil
+}
+
+// lifetime is the access token's lifetime as the provider stated it.
+func lifetime(tok *oauth2.Token) time.Duration {
+	if tok.ExpiresIn > 0 {
+		return time.Duration(tok.ExpiresIn) * time.Second
+	}
+	return defaultLifetime
+}
+
+func loginHint(key helper.Key) string {
+	return fmt.Sprintf("run '%s login %s' to log in again", program, key)
+}
+
+// grant identifies the refresh token and the provider and client it belongs
+// to, without revealing the token.
+func (r *registry) grant(refreshToken string) string {
+	h := sha256.New()
+	for _, f := range []string{"docker-credential-notation token cache v1", r.Issuer, r.TokenURL, r.ClientID, refreshToken} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// readCacheEntry returns the registry's cache entry, or nil when there is
+// none or it cannot be used.
+func (s *Store) readCacheEntry(ctx context.Context, r *registry) (*cacheEntry, error) {
+	c, err := s.inner.Get(ctx, r.cacheKey)
+	if errors.Is(err, helper.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the cached access token for %s: %w", r.key, err)
+	}
+	e, err := decodeCache(c.Secret)
+	if err != nil {
+		return nil, nil // replaced by the next refresh
+	}
+	return e, nil
+}
+
+// readCache returns the registry's cache entry if it belongs to refreshToken.
+func (s *Store) readCache(ctx context.Context, r *registry, refreshToken string) (*cacheEntry, error) {
+	e, err := s.readCacheEntry(ctx, r)
+	if e == nil || err != nil {
+		return nil, err
+	}
+	if e.Grant != r.grant(refreshToken) {
+		return nil, nil
+	}
+	return e, nil
+}
+
+func (s *Store) writeCache(ctx context.Context, r *registry, e *cacheEntry) error {
+	c, err := encodeCache(r.cacheKey, e)
+	if err != nil {
+		return err
+	}
+	return s.inner.Put(ctx, r.cacheKey, c)
+}
+
+// dropCache deletes the registry's cache entry, if any.
+func (s *Store) dropCache(ctx context.Context, r *registry) error {
+	err := s.inner.Delete(ctx, r.cacheKey)
+	if err == nil || errors.Is(err, helper.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("failed to delete the cached access token for %s: %w", r.key, err)
+}
+
+// lock takes the exchange lock, waiting at most long enough for another
+// process's refresh (discovery and token request) to finish.
+func (s *Store) lock(ctx context.Context, r *registry) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(s.lockPath), 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create the store directory: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*r.Timeout+2*time.Second)
+	defer cancel()
+	l, err := filelock.Acquire(ctx, s.lockPath)
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = l.Unlock() }, nil
+}
+
+func (s *Store) warnf(format string, args ...any) {
+	if s.warn != nil {
+		fmt.Fprintf(s.warn, program+": warning: "+format+"\n", args...)
+	}
+}
+
+// Put implements helper.Store. For a configured registry, storing the
+// access token that get handed out (as `docker login` does after a get) is
+// a no-op, so the refresh token stays; any other credential replaces the
+// refresh token and drops the cached access token.
+func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) error {
+	if isReserved(key) {
+		return fmt.Errorf("failed to store the credential for %s: server URLs with %q are reserved for the helper's own keys", key, reservedMarker)
+	}
+	r := s.regs[key]
+	if r == nil {
+		return s.inner.Put(ctx, key, c)
+	}
+	if c.Username == r.Username {
+		e, err := s.readCacheEntry(ctx, r)
+		if err != nil {
+			return err
+		}
+		if e.handedOut(c.Secret) {
+			return nil
+		}
+	}
+	unlock, err := s.lock(ctx, r)
+	if err != nil {
+		return fmt.Errorf("failed to store the credential for %s: %w", key, err)
+	}
+	defer unlock()
+	if old, err := s.inner.Get(ctx, key); err == nil && old == c {
+		return nil
+	}
+	if err := s.inner.Put(ctx, key, c); err != nil {
+		return err
+	}
+	return s.dropCache(ctx, r)
+}
+
+// Delete implements helper.Store. For a configured registry it deletes the
+// refresh token and the cached access token.
+func (s *Store) Delete(ctx context.Context, key helper.Key) error {
+	if isReserved(key) {
+		return notFound(key)
+	}
+	r := s.regs[key]
+	if r == nil {
+		return s.inner.Delete(ctx, key)
+	}
+	unlock, err := s.lock(ctx, r)
+	if err != nil {
+		return fmt.Errorf("failed to erase the credential for %s: %w", key, err)
+	}
+	defer unlock()
+	err = s.inner.Delete(ctx, key)
+	cerr := s.inner.Delete(ctx, r.cacheKey)
+	switch {
+	case cerr != nil && !errors.Is(cerr, helper.ErrNotFound):
+		return fmt.Errorf("failed to delete the cached access token for %s: %w", key, cerr)
+	case errors.Is(err, helper.ErrNotFound) && cerr == nil:
+		return nil // only the cache was left
+	}
+	return err
+}
+
+// List implements helper.Store. The helper's own entries are left out, and
+// a configured registry holding a refresh token is listed with the username
+// get returns for it.
+func (s *Store) List(ctx context.Context) (map[string]string, error) {
+	m, err := s.inner.List(ctx)
+	if err != nil {
+		return m, err
+	}
+	for u, user := range m {
+		if strings.Contains(u, reservedMarker) {
+			delete(m, u)
+			continue
+		}
+		if len(s.regs) > 0 && user == helper.IdentityTokenUsername {
+			if k, err := helper.ParseServerURL(u); err == nil && s.regs[k] != nil {
+				m[u] = s.regs[k].Username
+			}
+		}
+	}
+	return m, nil
+}
