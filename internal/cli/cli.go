@@ -135,6 +135,9 @@ func newApp(env *Env) *ucli.App {
 			logoutCommand(env),
 			tokenCommand(env),
 			checkCommand(env),
+			configureCommand(env),
+			importCommand(env),
+			doctorCommand(env),
 		},
 	}
 	return app

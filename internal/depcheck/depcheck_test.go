@@ -94,6 +94,12 @@ var rules = []rule{
 		moduleAllowed: []string{},
 	},
 	{
+		dir:               "internal/dockerconfig",
+		why:               "editing docker's and notation's config.json is a leaf: it knows no store, no backend and no protocol",
+		moduleAllowed:     []string{},
+		thirdPartyAllowed: []string{},
+	},
+	{
 		dir:           "internal/filelock",
 		why:           "the file lock is a leaf shared by backends",
 		moduleAllowed: []string{},
