@@ -1,3 +1,8 @@
+// The end-to-end suite runs the real clients on Linux (Debian packages, process
+// groups, Pdeathsig).
+
+//go:build linux
+
 package e2e
 
 import (
