@@ -79,7 +79,7 @@ compat: ## run the end-to-end suite and regenerate docs/compatibility.md and the
 .PHONY: test-keychain
 test-keychain: ## the keychain backend's tests against a real gnome-keyring on a private D-Bus session (-p 1: they share one keyring, and some lock or stop it)
 	scripts/install-system-deps.sh
-	PATH="$(TEST_PATH)" scripts/with-secret-service.sh $(GO) test $(GOTESTFLAGS) -p 1 -run 'SecretService|Keychain' ./keyring/ ./tests/
+	PATH="$(TEST_PATH)" scripts/with-secret-service.sh $(GO) test $(GOTESTFLAGS) -p 1 -run 'SecretService|Keychain' ./keyring/ ./tests/ ./tests/reliability/
 
 .PHONY: test-race
 test-race: tools ## run every test with the race detector (needs cgo)
