@@ -85,6 +85,10 @@ func FuzzTokenResponse(f *testing.F) {
 		w.WriteHeader(a.status)
 		_, _ = w.Write([]byte(a.body))
 	})
+	// Every iteration builds a new store and so a new HTTP client: without
+	// keep-alives each connection closes after its answer, instead of
+	// idling until the process runs out of file descriptors.
+	ts.Config.SetKeepAlivesEnabled(false)
 
 	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
 		if status < 200 || status > 599 || strings.ContainsAny(contentType, "\r\n\x00") {
