@@ -125,6 +125,21 @@ func ParseServerURL(raw string) (Key, error) {
 		}
 		host = "[" + addr.String() + "]"
 	}
+	if !bracketed {
+		// Host names are dot-separated labels of letters, digits, '-' and
+		// '_' (or non-ASCII, for IDN hosts), none empty: "..", "a..b" and
+		// "host." are mistakes that would otherwise become keys.
+		for label := range strings.SplitSeq(host, ".") {
+			if label == "" || strings.ContainsFunc(label, func(r rune) bool {
+				return r < 0x80 && !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+			}) {
+				return Key{}, fmt.Errorf("invalid server URL: invalid host name %q", host)
+			}
+		}
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return Key{}, errors.New("invalid server URL: empty port")
+	}
 	port := u.Port()
 	if port != "" {
 		n, err := strconv.Atoi(port)

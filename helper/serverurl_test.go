@@ -34,7 +34,6 @@ var acceptedServerURLs = []struct {
 	// A Key has no scheme and no port means 443: http on 443 is the same
 	// registry as https://host (and the Key must re-parse to itself).
 	{"port 443 http", "http://registry.example.com:443", "registry.example.com"},
-	{"empty port", "registry.example.com:", "registry.example.com"},
 
 	// Other ports are kept.
 	{"port 5000", "registry.example.com:5000", "registry.example.com:5000"},
@@ -207,6 +206,13 @@ func TestParseServerURLRejects(t *testing.T) {
 		{"slashes only", "//", "no host name"},
 		{"two ports", "registry.example.com:5000:6000", "invalid host name"},
 		{"bare IPv6", "::1", "invalid host name"},
+		{"empty labels", "..", "invalid host name"},
+		{"double dot", "registry..example.com", "invalid host name"},
+		{"trailing dot", "registry.example.com.", "invalid host name"},
+		{"leading dot", ".example.com", "invalid host name"},
+		{"empty port", "registry.example.com:", "empty port"},
+		{"single slash after scheme", "https:/r.example.com", "empty port"},
+		{"punctuation in host", "reg!stry.example.com", "invalid host name"},
 		{"IPv4 in brackets", "[127.0.0.1]:5000", "invalid IP-literal"},
 		{"not an address in brackets", "[host]:5000", "invalid"},
 		{"IPv6 zone", "[fe80::1%25eth0]:5000", "invalid host name"},
