@@ -8,7 +8,6 @@ require (
 	github.com/godbus/dbus/v5 v5.2.2
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/zalando/go-keyring v0.2.8
-	golang.org/x/crypto v0.55.0
 	golang.org/x/oauth2 v0.38.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
@@ -53,3 +52,7 @@ require (
 // Test-only: a real OpenID Provider run in-process by the token-exchange
 // tests (tokenexchange/oidctest, which only tests import).
 require github.com/zitadel/oidc/v3 v3.52.0
+
+// Test-only: bcrypt for the htpasswd files of the real registries that
+// tests/registry starts (age already brings this module into the build).
+require golang.org/x/crypto v0.55.0
