@@ -81,6 +81,10 @@ test-keychain: ## the keychain backend's tests against a real gnome-keyring on a
 	scripts/install-system-deps.sh
 	PATH="$(TEST_PATH)" scripts/with-secret-service.sh $(GO) test $(GOTESTFLAGS) -p 1 -run 'SecretService|Keychain' ./keyring/ ./tests/ ./tests/reliability/
 
+.PHONY: bench
+bench: ## whole-process benchmark beside docker-credential-pass, -secretservice, -ecr-login, -gcr and a hello-world; writes BENCHMARKS.md and docs/bench/latency.png
+	scripts/bench/run.sh
+
 .PHONY: test-race
 test-race: tools ## run every test with the race detector (needs cgo)
 	@echo 'PATH=.cache/bin:$$PATH CGO_ENABLED=1 $(GO) test -race $(GOTESTFLAGS) ./...'

@@ -1,0 +1,388 @@
+// Command populate fills the stores that scripts/bench/run.sh measures with
+// n entries, quickly: one write for the whole file store, one encrypted file
+// copied n times for pass, one D-Bus call per entry for the Secret Service,
+// one JSON file for the ECR and gcr caches. Each entry is what docker would
+// store for a registry login: a server URL, a username and an 800-byte
+// secret (the size of a typical registry token).
+//
+// Usage:
+//
+//	populate notation-file -dir DIR -n N
+//	populate pass -dir PASSWORD_STORE_DIR -template FILE.gpg -from A -to B
+//	populate secretservice -from A -to B
+//	populate notation-keychain -from A -to B
+//	populate via-binary -bin HELPER -from A -to B
+//	populate ecr -dir DIR -n N -access-key-id ID -region REGION
+//	populate gcr -file FILE
+//
+// Entry i has server URL registry-NNNNN.example.com and username userNNNNN
+// (NNNNN is i in five digits); run.sh asks for the same names. The ECR cache
+// holds registries 100000000000+i instead.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	gokeyring "github.com/zalando/go-keyring"
+	ss "github.com/zalando/go-keyring/secret_service"
+
+	"github.com/notaryproject/docker-credential-notation/filestore"
+	"github.com/notaryproject/docker-credential-notation/helper"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: populate notation-file|pass|secretservice|via-binary|ecr|gcr [flags]")
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	dir := fs.String("dir", "", "store directory")
+	n := fs.Int("n", 0, "number of entries (the whole store)")
+	from := fs.Int("from", 0, "first entry to add")
+	to := fs.Int("to", 0, "entry after the last to add")
+	secretBytes := fs.Int("secret-bytes", 800, "length of each secret")
+	template := fs.String("template", "", "pass: an encrypted entry to copy")
+	bin := fs.String("bin", "", "via-binary: the helper to run")
+	accessKeyID := fs.String("access-key-id", "", "ecr: AWS_ACCESS_KEY_ID")
+	region := fs.String("region", "us-east-1", "ecr: AWS region")
+	file := fs.String("file", "", "gcr: the credential store file")
+	_ = fs.Parse(args)
+
+	secret := makeSecret(*secretBytes)
+	var err error
+	switch cmd {
+	case "notation-file":
+		err = notationFile(*dir, *n, secret)
+	case "pass":
+		err = pass(*dir, *template, *from, *to)
+	case "secretservice":
+		err = secretService(*from, *to, secret)
+	case "notation-keychain":
+		err = notationKeychain(*from, *to, secret)
+	case "via-binary":
+		err = viaBinary(*bin, *from, *to, secret)
+	case "ecr":
+		err = ecr(*dir, *n, *accessKeyID, *region, secret)
+	case "gcr":
+		err = gcr(*file, secret)
+	default:
+		err = fmt.Errorf("unknown store %q", cmd)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "populate %s: %v\n", cmd, err)
+		os.Exit(1)
+	}
+}
+
+// serverURL is entry i's server URL.
+func serverURL(i int) string { return fmt.Sprintf("registry-%05d.example.com", i) }
+
+// username is entry i's username.
+func username(i int) string { return fmt.Sprintf("user%05d", i) }
+
+// makeSecret returns a token-like secret of n bytes (base64url characters).
+func makeSecret(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = alphabet[x%64]
+	}
+	return string(b)
+}
+
+// notationFile replaces the file store in dir with n entries, encrypted to
+// the identity that the helper generated there (run.sh stores one entry
+// through the helper first, which creates it). The document is written in
+// the plain schema that filestore documents; the helper's next write
+// rewrites it in its canonical layout, which run.sh makes happen before it
+// measures anything.
+func notationFile(dir string, n int, secret string) error {
+	idFile := filepath.Join(dir, filestore.GeneratedIdentityName)
+	f, err := os.Open(idFile)
+	if err != nil {
+		return err
+	}
+	ids, err := age.ParseIdentities(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("failed to parse %s: %v", idFile, err)
+	}
+	var r age.Recipient
+	switch id := ids[0].(type) {
+	case *age.HybridIdentity:
+		r = id.Recipient()
+	case *age.X25519Identity:
+		r = id.Recipient()
+	default:
+		return fmt.Errorf("%s: unexpected identity type %T", idFile, id)
+	}
+
+	type entry struct {
+		ServerURL string `json:"serverURL"`
+		Username  string `json:"username"`
+		Secret    string `json:"secret"`
+	}
+	doc := struct {
+		Version int              `json:"version"`
+		Entries map[string]entry `json:"entries"`
+	}{filestore.SchemaVersion, make(map[string]entry, n)}
+	for i := range n {
+		k, err := helper.ParseServerURL(serverURL(i))
+		if err != nil {
+			return err
+		}
+		doc.Entries[k.String()] = entry{serverURL(i), username(i), secret}
+	}
+	plain, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(plain); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, filestore.StoreFileName), buf.Bytes())
+}
+
+// pass adds entries [from, to) to a pass store, where docker-credential-pass
+// keeps them: docker-credential-helpers/<base64url(server URL)>/<username>.gpg.
+// Every entry is a copy of template, one secret encrypted once with
+// `pass insert`: gpg would take minutes for 10,000 entries and the copies
+// decrypt the same way.
+func pass(dir, template string, from, to int) error {
+	data, err := os.ReadFile(template)
+	if err != nil {
+		return err
+	}
+	for i := from; i < to; i++ {
+		d := filepath.Join(dir, "docker-credential-helpers", base64.URLEncoding.EncodeToString([]byte(serverURL(i))))
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(d, username(i)+".gpg"), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// secretService adds entries [from, to) to the default collection as
+// docker-credential-secretservice v0.9.13 stores them (its secretservice.c:
+// schema io.docker.Credentials, attributes label, server, username and
+// docker_cli, display label "Registry credentials for <server>"), one D-Bus
+// call each instead of one helper process each.
+func secretService(from, to int, secret string) error {
+	svc, err := ss.NewSecretService()
+	if err != nil {
+		return err
+	}
+	session, err := svc.OpenSession()
+	if err != nil {
+		return err
+	}
+	defer svc.Close(session)
+	// The alias libsecret's SECRET_COLLECTION_DEFAULT names, which the helper
+	// stores into.
+	coll := svc.Object("org.freedesktop.secrets", "/org/freedesktop/secrets/aliases/default")
+	if err := svc.Unlock(coll.Path()); err != nil {
+		return err
+	}
+	for i := from; i < to; i++ {
+		attrs := map[string]string{
+			"xdg:schema": "io.docker.Credentials",
+			"label":      "Docker Credentials",
+			"server":     serverURL(i),
+			"username":   username(i),
+			"docker_cli": "1",
+		}
+		if err := svc.CreateItem(coll, "Registry credentials for "+serverURL(i), attrs, ss.NewSecret(session.Path(), secret)); err != nil {
+			return fmt.Errorf("entry %d: %v", i, err)
+		}
+	}
+	return nil
+}
+
+// notationKeychain adds entries [from, to) to docker-credential-notation's
+// keychain backend as keyring.seed in keyring/bench_test.go does: one item
+// per secret, named "<key> #1", then the index item "(index)" rewritten
+// with every entry, n+1 keychain writes where n stores through the helper
+// would make several each (journal, secret, index, clean-up), every one of
+// which makes gnome-keyring rewrite its whole keyring file. It follows the
+// layout of keyring/index.go (index version 1, one part, Linux has no item
+// size limit); run.sh checks afterwards that get and list see every entry,
+// and stores and erases one entry through the helper.
+func notationKeychain(from, to int, secret string) error {
+	const service = "docker-credential-notation" // keyring.DefaultService
+	type entryJSON struct {
+		ServerURL string `json:"serverURL,omitempty"`
+		Username  string `json:"username"`
+		Gen       uint64 `json:"gen"`
+	}
+	entries := map[string]entryJSON{}
+	gen := uint64(1)
+	root, err := gokeyring.Get(service, "(index)")
+	switch {
+	case errors.Is(err, gokeyring.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		head, doc, ok := strings.Cut(root, "\n")
+		var h struct {
+			Version int    `json:"version"`
+			Gen     uint64 `json:"gen"`
+			Parts   int    `json:"parts"`
+		}
+		if !ok || json.Unmarshal([]byte(head), &h) != nil || h.Version != 1 || h.Parts != 1 {
+			return fmt.Errorf("unexpected keychain index header %q", head)
+		}
+		if err := json.Unmarshal([]byte(doc), &entries); err != nil {
+			return fmt.Errorf("unexpected keychain index: %v", err)
+		}
+		gen = h.Gen
+	}
+	for i := from; i < to; i++ {
+		k, err := helper.ParseServerURL(serverURL(i))
+		if err != nil {
+			return err
+		}
+		if len(k.String()) > 128 {
+			return fmt.Errorf("key %q too long for this populate", k)
+		}
+		if err := gokeyring.Set(service, k.String()+" #1", secret); err != nil {
+			return fmt.Errorf("entry %d: %v", i, err)
+		}
+		e := entryJSON{Username: username(i), Gen: 1}
+		if k.String() != serverURL(i) {
+			e.ServerURL = serverURL(i)
+		}
+		entries[k.String()] = e
+	}
+	doc, err := json.Marshal(entries)
+	if err != nil {
+		return err
+	}
+	return gokeyring.Set(service, "(index)", fmt.Sprintf(`{"version":1,"gen":%d,"parts":1}`, gen)+"\n"+string(doc))
+}
+
+// viaBinary adds entries [from, to) by running `HELPER store` once each:
+// slow, but it works for any backend a helper has.
+func viaBinary(bin string, from, to int, secret string) error {
+	for i := from; i < to; i++ {
+		payload, err := json.Marshal(map[string]string{"ServerURL": serverURL(i), "Username": username(i), "Secret": secret})
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(bin, "store")
+		cmd.Stdin = bytes.NewReader(payload)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("entry %d: %v: %s", i, err, strings.TrimSpace(out.String()))
+		}
+	}
+	return nil
+}
+
+// ecrRegistryID is the AWS account of ECR cache entry i.
+func ecrRegistryID(i int) string { return fmt.Sprint(100000000000 + i) }
+
+// ecr writes the Amazon ECR credential helper's cache (v0.12.0,
+// ecr-login/cache) with n fresh entries: the key is
+// <region>-<base64(sha256(access key id))>-<registry id>, and an entry is
+// used without a network call until half its lifetime has passed.
+func ecr(dir string, n int, accessKeyID, region, secret string) error {
+	if accessKeyID == "" {
+		return errors.New("no -access-key-id")
+	}
+	sum := sha256.Sum256([]byte(accessKeyID))
+	prefix := region + "-" + base64.StdEncoding.EncodeToString(sum[:]) + "-"
+	type authEntry struct {
+		AuthorizationToken string
+		RequestedAt        time.Time
+		ExpiresAt          time.Time
+		ProxyEndpoint      string
+		Service            string
+	}
+	now := time.Now().UTC()
+	regs := make(map[string]authEntry, n)
+	for i := range n {
+		id := ecrRegistryID(i)
+		regs[prefix+id] = authEntry{
+			AuthorizationToken: base64.StdEncoding.EncodeToString([]byte("AWS:" + secret)),
+			RequestedAt:        now,
+			ExpiresAt:          now.Add(12 * time.Hour),
+			ProxyEndpoint:      "https://" + id + ".dkr.ecr." + region + ".amazonaws.com",
+			Service:            "ecr",
+		}
+	}
+	data, err := json.MarshalIndent(map[string]any{"Registries": regs, "Version": "1.0"}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, "cache.json"), data)
+}
+
+// gcr writes docker-credential-gcr's credential store (v2.2.1, store/store.go)
+// with an access token valid for an hour, which it returns without a
+// network call.
+func gcr(file, secret string) error {
+	expiry := time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
+	data, err := json.Marshal(map[string]any{"gcrCreds": map[string]string{
+		"access_token":  secret,
+		"refresh_token": "1//bench-refresh-token",
+		"token_expiry":  expiry,
+	}})
+	if err != nil {
+		return err
+	}
+	return writeFile(file, data)
+}
+
+// writeFile writes data to path through a temporary file and a rename.
+func writeFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".populate-*")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, bytes.NewReader(data)); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
