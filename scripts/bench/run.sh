@@ -48,7 +48,8 @@ set -euo pipefail
 # notation driver, whose argument is DOCKER_CREDENTIAL_NOTATION_BACKEND.
 HELPERS=(
 	"notation-file|docker-credential-notation (file store)|notation:file|10000|get list store erase|"
-	"notation-keychain|docker-credential-notation (keychain)|notation:keychain|1000|get list store erase|it is filled through its own store command, several Secret Service items written per entry, and gnome-keyring rewrites its whole keyring file on every item it adds, so 10,000 entries would take hours to fill"
+	"notation-keychain|docker-credential-notation (keychain)|notation:keychain|1000|get list store erase|gnome-keyring rewrites its whole keyring file on every item it writes, so filling 10,000 entries, and every timed store and erase at that size, would take too long"
+	"notation-tokenexchange|docker-credential-notation (token exchange, cached token)|tokenexchange|1|get|the cached access token of one registry is what it measures"
 	"pass|docker-credential-pass 0.9.13|pass|10000|get list store erase|"
 	"secretservice|docker-credential-secretservice 0.9.13|secretservice|1000|get list store erase|gnome-keyring rewrites its whole keyring file on every item it adds (about 0.1 ms per stored item per added item here), so 10,000 entries would take over an hour to fill"
 	"ecr|docker-credential-ecr-login 0.12.0 (cached token)|ecr|10000|get|"
@@ -335,6 +336,49 @@ notation_grow() {
 	hrun "$id" store "$IN/store.json" && hrun "$id" erase "$IN/erase"
 }
 notation_key() { entry_url $(($1 / 2)); }
+
+# --- this helper's token exchange answering get from its cached access
+# token: a registry configured with a loopback token endpoint, a refresh
+# token stored for it, and one get while the endpoint runs, which trades the
+# refresh token and caches the access token. The endpoint is then stopped:
+# a timed get that tried the network would fail.
+TE_REGISTRY=te.example.com
+tokenexchange_setup() {
+	local id=$1
+	BIN_OF[$id]=$RUNBIN/docker-credential-notation
+	ENV_OF[$id]="DOCKER_CREDENTIAL_NOTATION_BACKEND=file
+DOCKER_CREDENTIAL_NOTATION_STORE_DIR=$WORK/$id/store
+DOCKER_CREDENTIAL_NOTATION_CONFIG=$WORK/$id/config.json"
+}
+tokenexchange_grow() {
+	local id=$1 d=$WORK/$1 pid i
+	rm -f "$d/token-url"
+	"$RUNBIN/populate" token-server -file "$d/token-url" &
+	pid=$!
+	for i in $(seq 100); do
+		[[ -s $d/token-url ]] && break
+		sleep 0.05
+	done
+	printf '{"registries":{"%s":{"tokenURL":"%s","clientID":"bench"}}}\n' "$TE_REGISTRY" "$(cat "$d/token-url")" >"$d/config.json"
+	printf '{"ServerURL":"%s","Username":"<token>","Secret":"bench-refresh-token"}' "$TE_REGISTRY" >"$d/refresh.json"
+	printf '%s' "$TE_REGISTRY" >"$d/url"
+	local rc=0
+	hrun "$id" store "$d/refresh.json" && hrun "$id" get "$d/url" || rc=$?
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+	[[ $rc -eq 0 ]] || return "$rc"
+	# Served from the cache: the access token, not the refresh token.
+	local out
+	out=$(in_env "$id" "$RUNBIN/withstdin" "$d/url" "${BIN_OF[$id]}" get 2>&1) || {
+		echo "get from the cache failed: $out"
+		return 1
+	}
+	jq -e '.Username == "oauth2accesstoken" and .Secret != "bench-refresh-token"' <<<"$out" >/dev/null 2>&1 || {
+		echo "get did not answer with the cached access token: ${out:0:200}"
+		return 1
+	}
+}
+tokenexchange_key() { printf '%s' "$TE_REGISTRY"; }
 
 # --- docker-credential-pass: a gpg key without passphrase, a pass store.
 pass_setup() {

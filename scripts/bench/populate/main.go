@@ -14,6 +14,7 @@
 //	populate via-binary -bin HELPER -from A -to B
 //	populate ecr -dir DIR -n N -access-key-id ID -region REGION
 //	populate gcr -file FILE
+//	populate token-server -file URLFILE
 //
 // Entry i has server URL registry-NNNNN.example.com and username userNNNNN
 // (NNNNN is i in five digits); run.sh asks for the same names. The ECR cache
@@ -29,6 +30,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +62,7 @@ func main() {
 	bin := fs.String("bin", "", "via-binary: the helper to run")
 	accessKeyID := fs.String("access-key-id", "", "ecr: AWS_ACCESS_KEY_ID")
 	region := fs.String("region", "us-east-1", "ecr: AWS region")
-	file := fs.String("file", "", "gcr: the credential store file")
+	file := fs.String("file", "", "gcr: the credential store file; token-server: where to write its URL")
 	_ = fs.Parse(args)
 
 	secret := makeSecret(*secretBytes)
@@ -79,6 +82,8 @@ func main() {
 		err = ecr(*dir, *n, *accessKeyID, *region, secret)
 	case "gcr":
 		err = gcr(*file, secret)
+	case "token-server":
+		err = tokenServer(*file, secret)
 	default:
 		err = fmt.Errorf("unknown store %q", cmd)
 	}
@@ -364,6 +369,36 @@ func gcr(file, secret string) error {
 		return err
 	}
 	return writeFile(file, data)
+}
+
+// tokenServer serves an OAuth2 token endpoint on loopback (RFC 6749 section
+// 6: POST grant_type=refresh_token) that hands out the secret as a one-hour
+// access token, until it is killed. run.sh starts it only to prime the
+// token-exchange cache with one real refresh, then stops it, so that the
+// timed gets can reach no network.
+func tokenServer(urlFile, secret string) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "refresh_token" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":"unsupported_grant_type"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"access_token": secret, "token_type": "Bearer", "expires_in": 3600,
+		})
+	})
+	if err := writeFile(urlFile, []byte("http://"+l.Addr().String()+"/token")); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return srv.Serve(l)
 }
 
 // writeFile writes data to path through a temporary file and a rename.

@@ -577,6 +577,8 @@ func (d *data) targets() []target {
 	te := d.ratioTarget("token exchange `get` from a valid cached access token ≤ 1.4× the floor, no network", idTokenExchange, "get", 1, 1.4)
 	if d.helper(idTokenExchange) == nil {
 		te.status = "not yet available (token exchange does not exist yet)"
+	} else {
+		te.measured += "; the token endpoint is stopped before timing, so a get that tried the network would fail"
 	}
 	for _, o := range []string{"gcr", "ecr"} {
 		if d.helper(o) != nil {
@@ -859,13 +861,18 @@ func (d *data) markdown(chart string) string {
 	p("  write through age to the identity the helper generated (then one `store` and\n")
 	p("  `erase` through the helper leave it as the helper writes it), pass by copying\n")
 	p("  an entry docker-credential-pass encrypted, gnome-keyring by D-Bus `CreateItem`\n")
-	p("  calls with the attributes docker-credential-secretservice uses. Before timing,\n")
-	p("  `get` and `list` are checked to answer with the expected entries.\n")
+	p("  calls with the attributes docker-credential-secretservice uses, and this\n")
+	p("  helper's keychain with one item per secret and one index item, as\n")
+	p("  keyring's own benchmark seeds it (then a `store` and an `erase` through the\n")
+	p("  helper). Before timing, `get` and `list` are checked to answer with the\n")
+	p("  expected entries.\n")
+	p("- Every helper that uses a Secret Service has its own gnome-keyring on its own\n")
+	p("  D-Bus session bus, so one helper's items never slow another's.\n")
 	p("- docker-credential-notation is built as `make build` builds it (`-trimpath`,\n")
 	p("  version stamped); the comparison helpers as their releases are (stripped,\n")
 	p("  `CGO_ENABLED=0` except the secretservice helper). pass uses a gpg key without\n")
 	p("  passphrase (ed25519/cv25519, gpg's `future-default`) with its agent running;\n")
-	p("  the Secret Service is gnome-keyring, unlocked, on a private D-Bus session bus.\n")
+	p("  the Secret Service is gnome-keyring %s, unlocked.\n", strings.TrimPrefix(d.meta.Keyring, "gnome-keyring-daemon: "))
 	p("- The ECR and gcr helpers answer `get` from a primed cache of theirs with a fresh\n")
 	p("  token (no network): the cost a token-exchanging helper pays at best.\n")
 	for _, h := range d.helpers {
