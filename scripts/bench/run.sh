@@ -274,6 +274,8 @@ outer() {
 	[[ -f $ROOT/scripts/bench/analysis.md ]] && notes=(-notes "$ROOT/scripts/bench/analysis.md")
 	(cd "$ROOT" && go run ./scripts/bench/report -results "$RES" -out "$report" -chart "$chart" "${notes[@]}")
 	gnuplot "$RES/plot.gp"
+	# The builds are tens of MiB a run; the results are kept, not them.
+	rm -rf "$RUNBIN"
 	log "wrote $report and $chart in $((SECONDS - start)) s"
 }
 

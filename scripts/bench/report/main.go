@@ -655,11 +655,13 @@ func (d *data) markdown(chart string) string {
 	if m.Quick {
 		p("> **Quick mode** (`BENCH_QUICK=1`): few runs and small stores, to check the harness. Not a result.\n\n")
 	}
-	if load, err := strconv.ParseFloat(strings.Fields(m.LoadStart + " 0")[0], 64); err == nil {
-		if np, _ := strconv.Atoi(m.Nproc); np > 0 && load > 0.75*float64(np) {
-			p("> **Noisy machine**: the load average was %s at the start (%s at the end) on %s cores;\n", m.LoadStart, m.LoadEnd, m.Nproc)
-			p("> other jobs shared the CPUs, so the absolute times are high and the ratios less sure than usual.\n\n")
-		}
+	// The 1-minute load average at the start, and at the end (where the
+	// run's own load, about one core, is discounted).
+	start, _ := strconv.ParseFloat(strings.Fields(m.LoadStart + " 0")[0], 64)
+	end, _ := strconv.ParseFloat(strings.Fields(m.LoadEnd + " 0")[0], 64)
+	if np, _ := strconv.Atoi(m.Nproc); np > 0 && (start > 0.75*float64(np) || end-1 > 0.75*float64(np)) {
+		p("> **Noisy machine**: the load average was %s at the start and %s at the end on %s cores;\n", m.LoadStart, m.LoadEnd, m.Nproc)
+		p("> other jobs shared the CPUs, so the absolute times are high and the ratios less sure than usual.\n\n")
 	}
 
 	p("## Targets\n\n")
@@ -981,18 +983,18 @@ func writePlot(d *data, chart string) error {
 	var gp strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&gp, format, a...) }
 	p("# Written by scripts/bench/report; run with gnuplot.\n")
-	p("set terminal pngcairo size 1400,620 font 'DejaVu Sans,11' linewidth 1.5\n")
+	p("set terminal pngcairo size 1400,700 font 'DejaVu Sans,11' linewidth 1.5\n")
 	p("set output %s\n", gpQuote(chart))
 	title := "Whole-process latency against stored entries (median)"
 	if d.meta.Quick {
 		title += " (quick mode: not a result)"
 	}
 	// Both panels above one legend; a helper has the same colour in both.
-	p("set multiplot layout 1,2 title %s font ',13' margins 0.06,0.98,0.24,0.88 spacing 0.07,0\n", gpQuote(title))
+	p("set multiplot layout 1,2 title %s font ',13' margins 0.06,0.98,0.31,0.90 spacing 0.07,0\n", gpQuote(title))
 	p("set logscale xy\nset grid xtics ytics mytics\nset xlabel 'stored entries'\nset ylabel 'ms'\n")
 	p("set xrange [0.7:%d]\n", max(slices.Max(d.counts)*14/10, 2))
 	p("set format y '%%g'\nset format x '%%g'\n")
-	p("set key at screen 0.5,0.02 center bottom horizontal Left reverse maxcols 3 width -8 font ',10' samplen 3\n")
+	p("set key at screen 0.5,0.01 center bottom horizontal Left reverse maxcols 3 width -8 font ',10' samplen 3\n")
 
 	floorFile := filepath.Join(d.dir, "plot.floor.dat")
 	var fl strings.Builder
