@@ -16,7 +16,12 @@ BINARY    := docker-credential-notation
 # local changes; outside a git checkout (a source tarball) a dev string.
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS   := -X main.version=$(VERSION)
-GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+# urfave_cli_no_docs leaves urfave/cli's Markdown and man-page generator
+# (blackfriday, go-md2man) out of the binary: clients start the helper on
+# every pull, and each linked package's init costs them start-up time. The
+# man page and completions come from internal/cmd/gendocs instead.
+TAGS      := urfave_cli_no_docs
+GOFLAGS_BUILD := -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
 
 TOOLS_BIN := $(CURDIR)/.cache/bin
 # Tests find age, age-keygen and age-plugin-batchpass on PATH.

@@ -51,7 +51,9 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(binDir)
 
 	bin := filepath.Join(binDir, binName+exeSuffix())
-	cmd := exec.Command("go", "build", "-trimpath",
+	// Built as the Makefile builds it (its TAGS), so the scripts test the
+	// binary users get.
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs",
 		"-ldflags", "-X main.version="+testVersion,
 		"-o", bin, ".")
 	cmd.Dir = root

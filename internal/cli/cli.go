@@ -60,9 +60,19 @@ func (e *usageError) Error() string { return e.msg }
 
 // Run runs the program with args (args[0] is the program name) and returns
 // its exit status.
+//
+// The protocol actions, as clients call them (the action alone, the payload
+// on stdin), take a direct path to helper.Handle: a client runs the helper
+// on every login, push and pull, and building the command-line app would
+// cost it time for nothing. Anything else goes through the app, which gives
+// the same answers for the same actions.
 func Run(ctx context.Context, args []string, env *Env) int {
-	app := newApp(env)
-	err := app.RunContext(ctx, args)
+	var err error
+	if action, ok := protocolAction(args); ok {
+		err = runProtocol(ctx, env, action)
+	} else {
+		err = newApp(env).RunContext(ctx, args)
+	}
 	if err == nil {
 		return 0
 	}
@@ -164,16 +174,38 @@ func protocolCommand(env *Env, action, usage string) *ucli.Command {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			store, _, err := open(c.Context, env)
-			if err != nil {
-				return &protocolError{err: err}
-			}
-			if err := helper.Handle(c.Context, store, action, env.Stdin, env.Stdout); err != nil {
-				return &protocolError{err: err}
-			}
-			return nil
+			return runProtocol(c.Context, env, action)
 		},
 	}
+}
+
+// protocolAction reports whether args is a bare protocol action, as clients
+// call the helper: one of store, get, erase, list or version and nothing
+// else.
+func protocolAction(args []string) (string, bool) {
+	if len(args) != 2 {
+		return "", false
+	}
+	switch a := args[1]; a {
+	case helper.ActionStore, helper.ActionGet, helper.ActionErase, helper.ActionList, helper.ActionVersion:
+		return a, true
+	}
+	return "", false
+}
+
+// runProtocol answers one protocol action on the configured store.
+func runProtocol(ctx context.Context, env *Env, action string) error {
+	if action == helper.ActionVersion {
+		return printVersion(env)
+	}
+	store, _, err := open(ctx, env)
+	if err != nil {
+		return &protocolError{err: err}
+	}
+	if err := helper.Handle(ctx, store, action, env.Stdin, env.Stdout); err != nil {
+		return &protocolError{err: err}
+	}
+	return nil
 }
 
 // open loads the configuration and opens the configured store, traced when
