@@ -22,6 +22,9 @@ LDFLAGS   := -X main.version=$(VERSION)
 # man page and completions come from internal/cmd/gendocs instead.
 TAGS      := urfave_cli_no_docs
 GOFLAGS_BUILD := -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)"
+# Static, like a Go hello-world: with cgo (net, and os/user through godbus)
+# the binary links libc dynamically, and loading it costs every start.
+BUILD_ENV := CGO_ENABLED=0
 
 TOOLS_BIN := $(CURDIR)/.cache/bin
 # Tests find age, age-keygen and age-plugin-batchpass on PATH.
@@ -53,7 +56,7 @@ help: ## list the targets
 
 .PHONY: build
 build: ## build bin/docker-credential-notation, version stamped
-	$(GO) build $(GOFLAGS_BUILD) -o bin/$(BINARY)$(shell $(GO) env GOEXE) .
+	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/$(BINARY)$(shell $(GO) env GOEXE) .
 
 .PHONY: tools
 tools: ## install the test and lint tools into .cache/bin
@@ -120,7 +123,7 @@ vuln: ## govulncheck, skipped when its database cannot be reached
 .PHONY: install
 install: ## install the binary (see PREFIX above)
 ifeq ($(strip $(PREFIX)),)
-	$(GO) install $(GOFLAGS_BUILD) .
+	$(BUILD_ENV) $(GO) install $(GOFLAGS_BUILD) .
 	@gobin=$$($(GO) env GOBIN); [ -n "$$gobin" ] || gobin=$$($(GO) env GOPATH | cut -d: -f1)/bin; \
 	echo "installed $(BINARY) into $$gobin"
 else

@@ -51,12 +51,13 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(binDir)
 
 	bin := filepath.Join(binDir, binName+exeSuffix())
-	// Built as the Makefile builds it (its TAGS), so the scripts test the
+	// Built as the Makefile builds it (static, its TAGS), so the scripts test the
 	// binary users get.
 	cmd := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs",
 		"-ldflags", "-X main.version="+testVersion,
 		"-o", bin, ".")
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "tests: failed to build %s: %v\n%s", binName, err, out)
 		return 1

@@ -138,32 +138,34 @@ build_comparisons() {
 	fi
 }
 
-# The builds of this helper that are compared: the Makefile's flags first
-# (the one the main tables use: its build tag urfave_cli_no_docs leaves
-# urfave/cli's docs generator out), then what stripping the symbol tables
-# changes, and a build without the tag (blackfriday, go-md2man linked).
+# The builds of this helper that are compared: the Makefile's first (the one
+# the main tables use: static, CGO_ENABLED=0, and the build tag
+# urfave_cli_no_docs, which leaves urfave/cli's docs generator out), then
+# what stripping the symbol tables changes, and a plain `go build` (cgo, so
+# libc linked dynamically, and blackfriday and go-md2man linked).
+#   name|extra ldflags|tags|CGO_ENABLED
 VARIANTS=(
-	"make build||urfave_cli_no_docs"
-	"-s -w|-s -w|urfave_cli_no_docs"
-	"with urfave/cli's docs generator||"
+	"make build||urfave_cli_no_docs|0"
+	"-s -w|-s -w|urfave_cli_no_docs|0"
+	"plain go build (cgo, docs generator)|||1"
 )
 
 build_this() {
 	local version
 	version=$(cd "$ROOT" && git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 	log "building docker-credential-notation $version and its variants"
-	local i=0 v name ldextra tags out
+	local i=0 v name ldextra tags cgo out
 	for v in "${VARIANTS[@]}"; do
-		IFS='|' read -r name ldextra tags <<<"$v"
+		IFS='|' read -r name ldextra tags cgo <<<"$v"
 		out=$RUNBIN/variant$i
 		mkdir -p "$out"
-		(cd "$ROOT" && go build -trimpath -tags "$tags" -ldflags "$ldextra -X main.version=$version" \
+		(cd "$ROOT" && CGO_ENABLED=$cgo go build -trimpath -tags "$tags" -ldflags "$ldextra -X main.version=$version" \
 			-o "$out/docker-credential-notation" .)
 		printf '%s\t%s\t%s\n' "$i" "$name" "$(stat -c %s "$out/docker-credential-notation")" >>"$RES/variants.tsv"
 		i=$((i + 1))
 	done
 	ln -sf variant0/docker-credential-notation "$RUNBIN/docker-credential-notation"
-	(cd "$ROOT" && go build -trimpath -o "$RUNBIN/hello" ./scripts/bench/hello)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$RUNBIN/hello" ./scripts/bench/hello)
 	(cd "$ROOT" && go build -o "$RUNBIN/populate" ./scripts/bench/populate)
 	gcc -O2 -static -o "$RUNBIN/withstdin" "$ROOT/scripts/bench/withstdin.c"
 }

@@ -808,11 +808,12 @@ func (d *data) markdown(chart string) string {
 
 	p("### Builds of this helper\n\n")
 	p("The same source built %d ways: `version` (which opens no store: the cost of\n", len(d.variants))
-	p("starting this binary) and `get` on the 1-entry store. `make build` uses the\n")
-	p("`urfave_cli_no_docs` tag, which leaves out urfave/cli's Markdown and man-page\n")
-	p("generator (`docs.go`), and with it go-md2man and blackfriday, whose package\n")
-	p("init is costly; `-s -w` also drops the symbol table and DWARF; the last build\n")
-	p("links the docs generator, as a plain `go build` would.\n\n")
+	p("starting this binary) and `get` on the 1-entry store. `make build` is static\n")
+	p("(`CGO_ENABLED=0`: no dynamic loader, no libc) and uses the `urfave_cli_no_docs`\n")
+	p("tag, which leaves out urfave/cli's Markdown and man-page generator (`docs.go`),\n")
+	p("and with it go-md2man and blackfriday, whose package init is costly; `-s -w`\n")
+	p("also drops the symbol table and DWARF; a plain `go build` links libc\n")
+	p("dynamically (cgo, for net and os/user) and the docs generator.\n\n")
 	p("| build | size (MiB) | version (ms) | get (ms) | get × floor | init (ms) | largest inits (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, v := range d.variants {
 		name := fmt.Sprintf("variant%d", v.Index)
