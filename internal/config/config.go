@@ -16,8 +16,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
+
+	"github.com/notaryproject/docker-credential-notation/internal/userdir"
 )
 
 // EnvPrefix starts every environment variable the helper reads.
@@ -279,28 +280,9 @@ func parseBool(v string) (bool, error) {
 // DefaultDir returns the helper's directory under the user's config
 // directory, as os.UserConfigDir computes it but through getenv.
 func DefaultDir(getenv func(string) string) (string, error) {
-	var base string
-	switch runtime.GOOS {
-	case "windows":
-		base = getenv("AppData")
-		if base == "" {
-			return "", errors.New("%AppData% is not set")
-		}
-	case "darwin", "ios":
-		home := getenv("HOME")
-		if home == "" {
-			return "", errors.New("$HOME is not set")
-		}
-		base = filepath.Join(home, "Library", "Application Support")
-	default:
-		base = getenv("XDG_CONFIG_HOME")
-		if base == "" || !filepath.IsAbs(base) {
-			home := getenv("HOME")
-			if home == "" {
-				return "", errors.New("neither $XDG_CONFIG_HOME nor $HOME is set")
-			}
-			base = filepath.Join(home, ".config")
-		}
+	base, err := userdir.ConfigDir(getenv)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(base, AppDirName), nil
 }

@@ -90,12 +90,18 @@ var rules = []rule{
 	},
 	{
 		dir:           "internal/config",
-		why:           "configuration is a leaf: it knows no backend and no protocol",
-		moduleAllowed: []string{},
+		why:           "configuration knows no backend and no protocol: it depends on the user-directory leaf only",
+		moduleAllowed: []string{"internal/userdir"},
 	},
 	{
 		dir:               "internal/dockerconfig",
-		why:               "editing docker's and notation's config.json is a leaf: it knows no store, no backend and no protocol",
+		why:               "editing docker's and notation's config.json knows no store, no backend and no protocol: it depends on the user-directory leaf only",
+		moduleAllowed:     []string{"internal/userdir"},
+		thirdPartyAllowed: []string{},
+	},
+	{
+		dir:               "internal/userdir",
+		why:               "where the user's configuration lives is a leaf shared by the helper's and the clients' configuration",
 		moduleAllowed:     []string{},
 		thirdPartyAllowed: []string{},
 	},

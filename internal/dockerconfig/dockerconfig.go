@@ -29,6 +29,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/notaryproject/docker-credential-notation/internal/userdir"
 )
 
 // The keys this package edits.
@@ -59,7 +61,7 @@ func DockerPath(getenv func(string) string) (string, error) {
 	if d := getenv("DOCKER_CONFIG"); d != "" {
 		return filepath.Join(d, "config.json"), nil
 	}
-	home := homeDir(getenv)
+	home := userdir.HomeDir(getenv)
 	if home == "" {
 		return "", errors.New("neither $DOCKER_CONFIG nor $HOME is set")
 	}
@@ -70,39 +72,11 @@ func DockerPath(getenv func(string) string) (string, error) {
 // notation/config.json under the user's config directory (os.UserConfigDir:
 // $XDG_CONFIG_HOME or ~/.config on Linux).
 func NotationPath(getenv func(string) string) (string, error) {
-	var base string
-	switch runtime.GOOS {
-	case "windows":
-		base = getenv("AppData")
-		if base == "" {
-			return "", errors.New("%AppData% is not set")
-		}
-	case "darwin", "ios":
-		home := getenv("HOME")
-		if home == "" {
-			return "", errors.New("$HOME is not set")
-		}
-		base = filepath.Join(home, "Library", "Application Support")
-	default:
-		base = getenv("XDG_CONFIG_HOME")
-		if base == "" || !filepath.IsAbs(base) {
-			home := getenv("HOME")
-			if home == "" {
-				return "", errors.New("neither $XDG_CONFIG_HOME nor $HOME is set")
-			}
-			base = filepath.Join(home, ".config")
-		}
+	base, err := userdir.ConfigDir(getenv)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(base, "notation", "config.json"), nil
-}
-
-func homeDir(getenv func(string) string) string {
-	if runtime.GOOS == "windows" {
-		if h := getenv("USERPROFILE"); h != "" {
-			return h
-		}
-	}
-	return getenv("HOME")
 }
 
 // Object is a JSON object that remembers its key order and keeps each value
