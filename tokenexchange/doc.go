@@ -41,7 +41,10 @@
 // Put of the access token a get handed out (or the one before it) with the
 // configured username, as `docker login` does after a get, is a no-op, so
 // the refresh token stays; any other Put replaces the credential and drops
-// the cache. Delete removes the refresh token and the cache.
+// the cache. Delete removes the refresh token and the cache, then revokes
+// the refresh token at the provider (RFC 7009) when the issuer's discovery
+// document names a revocation endpoint; if that fails the credential is
+// gone all the same, and a warning says the grant lives on at the provider.
 //
 // [Store.DeviceLogin] logs in with the device authorization grant and
 // [Store.ImportRefreshToken] stores a refresh token obtained elsewhere
@@ -61,7 +64,7 @@
 // registries of the configuration.
 //
 // Reference: RFC 6749 (OAuth 2.0), sections 2.3.1, 5.2 and 6;
-// RFC 8628 (OAuth 2.0 Device Authorization Grant);
+// RFC 7009 (OAuth 2.0 Token Revocation); RFC 8628 (OAuth 2.0 Device Authorization Grant);
 // OpenID Connect Discovery 1.0, sections 3 and 4;
 // https://github.com/docker/docker-credential-helpers (the protocol and the
 // "<token>" username).

@@ -470,7 +470,11 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 }
 
 // Delete implements helper.Store. For a configured registry it deletes the
-// refresh token and the cached access token.
+// refresh token and the cached access token, then asks the provider to
+// revoke the refresh token, so that logging out ends the grant and not
+// only its copy here. The credential is gone once Delete returns nil, even
+// when the provider cannot be reached: that is only a warning, which says
+// the grant stays valid at the provider.
 func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 	if isReserved(key) {
 		return notFound(key)
@@ -484,6 +488,10 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 		return fmt.Errorf("failed to erase the credential for %s: %w", key, err)
 	}
 	defer unlock()
+	var refreshToken string
+	if c, err := s.inner.Get(ctx, key); err == nil && c.Username == helper.IdentityTokenUsername {
+		refreshToken = c.Secret
+	}
 	err = s.inner.Delete(ctx, key)
 	cerr := s.inner.Delete(ctx, r.cacheKey)
 	switch {
@@ -491,8 +499,18 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 		return fmt.Errorf("failed to delete the cached access token for %s: %w", key, cerr)
 	case errors.Is(err, helper.ErrNotFound) && cerr == nil:
 		return nil // only the cache was left
+	case err != nil:
+		return err
 	}
-	return err
+	if refreshToken != "" {
+		switch rerr := r.revoke(ctx, refreshToken); {
+		case errors.Is(rerr, errNoRevocation):
+			s.warnf("erased the refresh token for %s here; %v, so the grant stays valid there until it expires or you revoke it at the provider", key, rerr)
+		case rerr != nil:
+			s.warnf("erased the refresh token for %s here, but %v; the grant stays valid at the provider until it expires or you revoke it there", key, rerr)
+		}
+	}
+	return nil
 }
 
 // List implements helper.Store. The helper's own entries are left out, and

@@ -12,7 +12,7 @@ complete -c docker-credential-notation -n __fish_use_subcommand -a version -d 'p
 complete -c docker-credential-notation -n __fish_use_subcommand -a config -d 'print the effective configuration and where each value comes from (never a secret)'
 complete -c docker-credential-notation -n __fish_use_subcommand -a migrate -d 'move every credential from the other backend to --to (file or keychain), verifying each copy before deleting the original'
 complete -c docker-credential-notation -n __fish_use_subcommand -a login -d 'log in to a registry: the OAuth2 device flow for a registry configured for token exchange, or a password or refresh token read from stdin'
-complete -c docker-credential-notation -n __fish_use_subcommand -a logout -d 'erase a registry\'s credential and its cached access token'
+complete -c docker-credential-notation -n __fish_use_subcommand -a logout -d 'erase a registry\'s credential and its cached access token; revoke a refresh token at the provider'
 complete -c docker-credential-notation -n __fish_use_subcommand -a token -d 'print a registry access token obtained with the stored credential (for scripts and curl)'
 complete -c docker-credential-notation -n __fish_use_subcommand -a check -d 'report whether the stored credential authenticates to a registry, with the scheme, realm and service it asks for'
 complete -c docker-credential-notation -n __fish_use_subcommand -a configure -d 'make docker and notation use this helper: set "credsStore" (or "credHelpers" entries for --registry) in their config.json'

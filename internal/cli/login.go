@@ -84,7 +84,7 @@ func loginCommand(env *Env) *ucli.Command {
 func logoutCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "logout",
-		Usage:     "erase a registry's credential and its cached access token",
+		Usage:     "erase a registry's credential and its cached access token; revoke a refresh token at the provider",
 		UsageText: Name + " logout <registry>",
 		Action: func(c *ucli.Context) error {
 			registry, err := registryArg(c)
