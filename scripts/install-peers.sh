@@ -15,7 +15,9 @@
 #     notation      github.com/notaryproject/notation/cmd/notation          v1.3.2
 #   From Debian (apt-get, only when the command is missing):
 #     docker (docker-cli, else docker.io), skopeo, htpasswd (apache2-utils),
-#     openssl.
+#     openssl, and for the keychain rows a private Secret Service:
+#     dbus-daemon (dbus-daemon, else dbus) and gnome-keyring-daemon
+#     (gnome-keyring).
 #
 # Each Go peer is built once per machine into
 #   $PEERS_DIR/<name>-<version>/<binary>
@@ -60,6 +62,8 @@ deb_peers=(
 	"skopeo|skopeo|skopeo"
 	"htpasswd|htpasswd|apache2-utils"
 	"openssl|openssl|openssl"
+	"dbus-daemon|dbus-daemon|dbus-daemon dbus"
+	"gnome-keyring|gnome-keyring-daemon|gnome-keyring"
 )
 
 log() { printf 'install-peers: %s\n' "$*" >&2; }
@@ -174,7 +178,7 @@ for w in "${selected[@]}"; do
 		[[ ${entry%%|*} == "$w" ]] && known=1
 	done
 	if [[ -z $known ]]; then
-		log "error: unknown peer '$w' (want one of: registry token-server oras crane regctl notation docker skopeo htpasswd openssl)"
+		log "error: unknown peer '$w' (want one of: registry token-server oras crane regctl notation docker skopeo htpasswd openssl dbus-daemon gnome-keyring)"
 		exit 2
 	fi
 done

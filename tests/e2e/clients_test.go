@@ -21,11 +21,10 @@ type spec struct {
 
 var (
 	// backends are the helper's store backends, set per row with
-	// DOCKER_CREDENTIAL_NOTATION_BACKEND. Adding "keychain" needs a private
-	// Secret Service per row (dbus-run-session and gnome-keyring-daemon, as
-	// scripts/with-secret-service.sh starts), since rows run in parallel and
-	// each checks the helper's whole `list`.
-	backends      = []string{"file"}
+	// DOCKER_CREDENTIAL_NOTATION_BACKEND. A keychain row starts its own
+	// session bus and gnome-keyring (keychain_test.go): rows run in
+	// parallel and each checks the helper's whole `list`.
+	backends      = []string{"file", "keychain"}
 	dockerConfigs = []string{"docker credsStore", "docker credHelpers"}
 	allConfigs    = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers"}
 	schemes       = []string{"basic", "token", "identity-token"}

@@ -518,15 +518,21 @@ type process struct {
 }
 
 func startProcess(dir, name, path string, args ...string) (*process, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Env = serverEnv()
+	return startCmd(dir, name, cmd)
+}
+
+// startCmd starts cmd as startProcess does, in dir, its output in
+// dir/name.log; cmd's own Env, Stdin and ExtraFiles are kept.
+func startCmd(dir, name string, cmd *exec.Cmd) (*process, error) {
 	logFile := filepath.Join(dir, name+".log")
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = serverEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		out.Close()

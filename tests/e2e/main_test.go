@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,6 +47,9 @@ var (
 	helperBin string
 	shimDir   string
 	results   *ResultWriter
+	// keychain names the Secret Service of the keychain rows, e.g.
+	// "gnome-keyring 42.1-1+b2"; empty when the rows cannot run.
+	keychain string
 	// summary collects every row's result for the closing report.
 	summary = &resultLog{}
 )
@@ -69,11 +74,20 @@ func testMain(m *testing.M) int {
 		return m.Run()
 	}
 
+	findSecretServiceTools(peers)
+	if keychainSkipReason != "" {
+		fmt.Fprintln(os.Stderr, "e2e: "+keychainSkipReason)
+	} else {
+		keychain = keychainDescription(peers)
+	}
+
 	// Ask each client for its version now: rows run in parallel and read
 	// the map.
 	for _, c := range []string{"docker", "notation", "oras", "crane", "regctl", "skopeo", "registry", "token-server"} {
 		peers.version(c)
 	}
+
+	setRowParallelism()
 
 	// Ctrl-C or a SIGTERM must not leave servers behind.
 	sigs := make(chan os.Signal, 1)
@@ -126,6 +140,23 @@ func testMain(m *testing.M) int {
 	code := m.Run()
 	summary.print(os.Stdout)
 	return code
+}
+
+// setRowParallelism runs more rows at once than go test's default of
+// GOMAXPROCS: a row spends most of its time waiting for its clients'
+// processes, the registries and the keyring daemon, not computing. An
+// explicit -parallel wins.
+func setRowParallelism() {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if explicit {
+		return
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	if err := flag.Set("test.parallel", strconv.Itoa(n)); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: failed to set -parallel:", err)
+	}
 }
 
 // peerSet is where each peer was found, and its version.
@@ -225,7 +256,7 @@ func (p *peerSet) version(name string) string {
 		return "unknown"
 	}
 	args := map[string][]string{
-		"docker": {"--version"}, "skopeo": {"--version"},
+		"docker": {"--version"}, "skopeo": {"--version"}, "gnome-keyring-daemon": {"--version"},
 	}[name]
 	if args == nil {
 		args = []string{"version"}

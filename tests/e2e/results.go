@@ -5,7 +5,8 @@
 //
 // The tests live in this package's _test files: TestMain builds the helper,
 // starts the servers once, and TestClients runs the matrix client x config
-// mode x auth scheme, one subtest per row. Each row writes a [Result]; the
+// mode x auth scheme x helper backend (the file store, and the keychain
+// under a real gnome-keyring), one subtest per row. Each row writes a [Result]; the
 // generator in ./cmd/compat turns the results into docs/compatibility.md.
 //
 // The peers (registry, token-server, clients) are installed, pinned, by
@@ -40,8 +41,12 @@ const (
 type Result struct {
 	Client  string `json:"client"`
 	Version string `json:"version"`
-	// Backend is the helper's store backend, e.g. "file".
+	// Backend is the helper's store backend: "file" (the encrypted age
+	// file) or "keychain" (the OS keychain).
 	Backend string `json:"backend"`
+	// Keychain names the keychain a keychain row ran against, e.g.
+	// "gnome-keyring 42.1-1+b2"; empty for other backends.
+	Keychain string `json:"keychain,omitempty"`
 	// Scheme is the registry's authentication and what the helper holds:
 	// "basic", "token" (a password for the token server) or
 	// "identity-token" (the <token> user and a refresh token).
@@ -260,6 +265,17 @@ func Servers(results []Result) []string {
 	for _, r := range results {
 		if r.Servers != "" && !slices.Contains(out, r.Servers) {
 			out = append(out, r.Servers)
+		}
+	}
+	return out
+}
+
+// Keychains lists the distinct Keychain values of results, in order.
+func Keychains(results []Result) []string {
+	var out []string
+	for _, r := range results {
+		if r.Keychain != "" && !slices.Contains(out, r.Keychain) {
+			out = append(out, r.Keychain)
 		}
 	}
 	return out

@@ -49,8 +49,12 @@ type row struct {
 
 	dir, home, work string
 	dockerConfig    string // $DOCKER_CONFIG
+	storeDir        string // $DOCKER_CREDENTIAL_NOTATION_STORE_DIR
 	helperLog       string
 	env             []string
+	// kc is the row's own Secret Service when its backend is the
+	// keychain, nil otherwise.
+	kc *secretService
 
 	// held is what the helper should hold between steps (list output).
 	held map[string]string
@@ -77,6 +81,7 @@ func newRow(t *testing.T, s spec) *row {
 	r.home = filepath.Join(r.dir, "home")
 	r.work = filepath.Join(r.dir, "work")
 	r.dockerConfig = filepath.Join(r.home, ".docker")
+	r.storeDir = filepath.Join(r.dir, "store")
 	r.helperLog = filepath.Join(r.dir, "helper-calls.log")
 	run := filepath.Join(r.dir, "run")
 	for _, d := range []string{r.home, r.work, r.dockerConfig, run} {
@@ -97,7 +102,7 @@ func newRow(t *testing.T, s spec) *row {
 		// Explicit, so that the row tests the backend it names whatever
 		// "auto" comes to mean.
 		"DOCKER_CREDENTIAL_NOTATION_BACKEND="+s.backend,
-		"DOCKER_CREDENTIAL_NOTATION_STORE_DIR="+filepath.Join(r.dir, "store"),
+		"DOCKER_CREDENTIAL_NOTATION_STORE_DIR="+r.storeDir,
 		"E2E_HELPER_LOG="+r.helperLog,
 		// Every client here trusts the test CA through SSL_CERT_FILE
 		// (regctl is told with `regctl registry set --cacert`).
@@ -124,6 +129,10 @@ func newRow(t *testing.T, s spec) *row {
 		t.Fatalf("unknown scheme %q", scheme)
 	}
 	r.writeConfig()
+	if s.backend == "keychain" {
+		r.res.Keychain = keychain
+		r.startKeychain()
+	}
 	return r
 }
 
@@ -131,7 +140,7 @@ func newRow(t *testing.T, s spec) *row {
 // point a client at the real user's files, credentials or proxies.
 func clientBaseEnv() []string {
 	drop := []string{"HOME=", "PATH=", "DOCKER_", "XDG_", "REGISTRY_AUTH_FILE=", "REGCTL_",
-		"SSL_CERT_", "NOTATION_", "ORAS_", "CONTAINERS_", "E2E_"}
+		"SSL_CERT_", "NOTATION_", "ORAS_", "CONTAINERS_", "E2E_", "DBUS_SESSION_BUS_ADDRESS="}
 	var env []string
 outer:
 	for _, kv := range os.Environ() {
@@ -340,20 +349,27 @@ func (r *row) expectList(want map[string]string) {
 	if !equalMaps(got, want) {
 		r.failf("helper list after %q: got %v, want %v", r.step, redactList(got), redactList(want))
 	}
+	if r.kc == nil {
+		return
+	}
+	// The keychain: every entry's secret, as the helper returns it, is in
+	// gnome-keyring and in no file; an empty helper leaves none behind.
+	if len(got) == 0 {
+		r.expectGoneFromKeychain()
+		return
+	}
+	var secrets []string
+	for serverURL := range got {
+		secrets = append(secrets, r.getSecret(serverURL))
+	}
+	r.expectInKeychain(secrets...)
 }
 
 // expectGet checks that `get serverURL` returns user and, when secret is
 // not empty, that secret. Secrets are compared, never printed.
 func (r *row) expectGet(serverURL, user, secret string) {
 	r.t.Helper()
-	out, code := r.helper(serverURL, "get")
-	if code != 0 {
-		r.failf("helper get %s after %q: exit %d: %s", serverURL, r.step, code, strings.TrimSpace(out))
-	}
-	var c struct{ ServerURL, Username, Secret string }
-	if err := json.Unmarshal([]byte(out), &c); err != nil {
-		r.failf("helper get %s after %q: not JSON: %v", serverURL, r.step, err)
-	}
+	c := r.get(serverURL)
 	switch {
 	case c.Username != user:
 		r.failf("helper get %s after %q: username %q, want %q", serverURL, r.step, c.Username, user)
@@ -363,6 +379,31 @@ func (r *row) expectGet(serverURL, user, secret string) {
 		r.failf("helper get %s after %q: the secret (%d bytes) is not the one the client was given", serverURL, r.step, len(c.Secret))
 	}
 	r.seen = append(r.seen, c.Secret)
+	r.expectInKeychain(c.Secret)
+}
+
+// getSecret is the secret the helper returns for serverURL.
+func (r *row) getSecret(serverURL string) string {
+	r.t.Helper()
+	c := r.get(serverURL)
+	if c.Secret == "" {
+		r.failf("helper get %s after %q: empty secret", serverURL, r.step)
+	}
+	r.seen = append(r.seen, c.Secret)
+	return c.Secret
+}
+
+// get runs the helper's get, which must succeed.
+func (r *row) get(serverURL string) (c struct{ ServerURL, Username, Secret string }) {
+	r.t.Helper()
+	out, code := r.helper(serverURL, "get")
+	if code != 0 {
+		r.failf("helper get %s after %q: exit %d: %s", serverURL, r.step, code, strings.TrimSpace(out))
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		r.failf("helper get %s after %q: not JSON: %v", serverURL, r.step, err)
+	}
+	return c
 }
 
 // expectHeld checks that the helper still holds what it held before the
@@ -493,14 +534,25 @@ func (r *row) expectCalls(wants ...want) {
 	}
 }
 
-// expectNoPlaintext fails if a secret appears in any file of the row's
-// HOME: config files must point at the helper, not hold credentials.
+// expectNoPlaintext fails if a secret appears in any file of the row: its
+// HOME (config files must point at the helper, not hold credentials; a
+// keychain row's gnome-keyring files are encrypted), the helper's store
+// directory, the helper-call log and the clients' work directory.
 func (r *row) expectNoPlaintext(secrets ...string) {
 	r.t.Helper()
 	r.begin("no secret in plain text")
-	secrets = append(secrets, r.seen...)
-	err := filepath.WalkDir(r.home, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	r.expectNotInFiles(r.dir, append(secrets, r.seen...)...)
+}
+
+// expectNotInFiles fails if a secret appears in any file under dir.
+func (r *row) expectNotInFiles(dir string, secrets ...string) {
+	r.t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == dir {
+			return nil
+		}
+		if err != nil || !d.Type().IsRegular() {
+			// Directories, and the daemons' sockets.
 			return err
 		}
 		b, err := os.ReadFile(path)
@@ -509,13 +561,13 @@ func (r *row) expectNoPlaintext(secrets ...string) {
 		}
 		for _, s := range secrets {
 			if s != "" && bytes.Contains(b, []byte(s)) {
-				r.failf("%s holds a secret in plain text", path)
+				r.failf("after %q %s holds a secret (%d bytes) in plain text", r.step, path, len(s))
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		r.failf("failed to scan %s: %v", r.home, err)
+		r.failf("failed to scan %s: %v", dir, err)
 	}
 }
 

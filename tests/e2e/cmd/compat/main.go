@@ -63,7 +63,7 @@ func generate(resultsPath, out, readme string, stdout io.Writer) error {
 		return fmt.Errorf("no results in %s", resultsPath)
 	}
 	table := e2e.Markdown(results)
-	page := renderPage(table, e2e.Summary(results), e2e.Servers(results))
+	page := renderPage(table, e2e.Summary(results), e2e.Servers(results), e2e.Keychains(results))
 	if out == "-" {
 		_, err = io.WriteString(stdout, page)
 		return err
@@ -83,10 +83,14 @@ func generate(resultsPath, out, readme string, stdout io.Writer) error {
 	return nil
 }
 
-func renderPage(table string, summary map[e2e.Status]int, servers []string) string {
+func renderPage(table string, summary map[e2e.Status]int, servers, keychains []string) string {
 	srv := "distribution's registry and token server"
 	if len(servers) > 0 {
 		srv += " (" + strings.Join(servers, "; ") + ")"
+	}
+	kc := "the Secret Service of gnome-keyring"
+	if len(keychains) > 0 {
+		kc = "the Secret Service of " + strings.Join(keychains, "; ")
 	}
 	var b strings.Builder
 	b.WriteString(`# Compatibility
@@ -98,7 +102,10 @@ Each cell is one run of a real client against a real registry on 127.0.0.1,
 with ` + "`docker-credential-notation`" + ` built from this checkout as the
 credential helper, configured as ` + "`credsStore`" + ` or as a ` + "`credHelpers`" + `
 entry in docker's or notation's ` + "`config.json`" + `. The backend is the
-helper's store (` + "`file`" + `: the encrypted age file). Servers: ` + srv + `.
+helper's store, chosen with ` + "`DOCKER_CREDENTIAL_NOTATION_BACKEND`" + `:
+` + "`file`" + ` is the encrypted age file; ` + "`keychain`" + ` is the OS keychain, here
+` + kc + ` on a private D-Bus session bus, a fresh keyring for each
+row. Servers: ` + srv + `.
 
 - **Basic auth**: a registry with htpasswd, over TLS.
 - **token auth, password**: a registry with token auth against the token
@@ -118,8 +125,12 @@ pull that must use a repository-scoped entry; auth logout. **regctl**:
 ` + "`registry set`" + `, ` + "`tag ls`" + ` (with ` + "`credsStore`" + ` it resolves hosts through
 ` + "`list`" + `). **skopeo**: login, copy, inspect, logout. After each step the suite
 reads the store back with the helper's own ` + "`list`" + ` and ` + "`get`" + `, checks which
-helper calls the client made, and at the end checks that no file in the
-client's home holds a secret.
+helper calls the client made, and at the end checks that no file of the
+row (the client's home, the helper's store directory, the helper-call log)
+holds a secret in plain text. On the keychain rows it also reads
+gnome-keyring itself over D-Bus after each step: every secret the helper
+returns is in one of its items and in no file of the store directory, and
+after the last logout none is left.
 
 `)
 	b.WriteString(table)
