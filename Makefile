@@ -69,6 +69,7 @@ test: tools peers ## run every test (the README's and CI's test command)
 	@mkdir -p .cache && rm -f "$(E2E_RESULTS)"
 	@PATH="$(TEST_PATH)" E2E_RESULTS="$(E2E_RESULTS)" $(GO) test $(GOTESTFLAGS) ./...
 	@$(MAKE) --no-print-directory test-keychain
+	@$(MAKE) --no-print-directory smoke-deb
 
 .PHONY: peers
 peers: ## install the end-to-end peers (registry, token server, docker, notation, oras, crane, regctl, skopeo), pinned, cached outside the checkout
@@ -83,6 +84,18 @@ e2e: peers ## the end-to-end suite alone: real clients against real registries
 compat: ## run the end-to-end suite and regenerate docs/compatibility.md and the README's table from its results
 	-@$(MAKE) --no-print-directory e2e
 	$(GO) run ./tests/e2e/cmd/compat -results "$(E2E_RESULTS)" -o docs/compatibility.md -readme README.md
+
+.PHONY: docs
+docs: ## regenerate docs/commands.md, the man page (docs/man) and the shell completions (docs/completion) from the command line
+	$(GO) run ./internal/cmd/gendocs -o docs
+
+.PHONY: package
+package: ## build the .deb and .rpm into dist/packages with a pinned nfpm (packaging/nfpm.yaml)
+	VERSION=$(VERSION) packaging/package.sh deb rpm
+
+.PHONY: smoke-deb
+smoke-deb: ## build the .deb, install it with dpkg, smoke-test /usr/bin/docker-credential-notation, purge it (root and dpkg only; skipped otherwise)
+	VERSION=$(VERSION) packaging/smoke-deb.sh
 
 .PHONY: test-keychain
 test-keychain: ## the keychain backend's tests against a real gnome-keyring on a private D-Bus session (-p 1: they share one keyring, and some lock or stop it)
