@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
+	"unicode/utf8"
 )
 
 // The plaintext inside the age file is JSON in a canonical layout that the
@@ -41,17 +40,11 @@ func encodeDocument(doc *document) ([]byte, error) {
 	slices.Sort(keys)
 	var body bytes.Buffer
 	for i, k := range keys {
-		kb, err := json.Marshal(k)
+		line, err := encodeLine(k, doc.Entries[k])
 		if err != nil {
 			return nil, err
 		}
-		eb, err := json.Marshal(doc.Entries[k])
-		if err != nil {
-			return nil, err
-		}
-		body.Write(kb)
-		body.WriteByte(':')
-		body.Write(eb)
+		body.Write(line)
 		if i < len(keys)-1 {
 			body.WriteByte(',')
 		}
@@ -65,47 +58,62 @@ func encodeDocument(doc *document) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// canonicalBody returns the entry lines of a canonical plaintext, or false
-// if plain is not in the canonical layout.
-func canonicalBody(plain []byte) ([]byte, bool) {
-	rest, ok := bytes.CutPrefix(plain, []byte(canonicalPrefix))
-	if !ok {
-		return nil, false
+// encodeLine returns the line of one entry, without its comma and newline.
+func encodeLine(key string, e entry) ([]byte, error) {
+	kb, err := json.Marshal(key)
+	if err != nil {
+		return nil, err
 	}
-	lines, rest, ok := cutNumber(rest)
-	if !ok {
-		return nil, false
+	eb, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
 	}
-	if rest, ok = bytes.CutPrefix(rest, []byte(canonicalMid)); !ok {
-		return nil, false
-	}
-	n, rest, ok := cutNumber(rest)
-	if !ok {
-		return nil, false
-	}
-	if rest, ok = bytes.CutPrefix(rest, []byte(canonicalOpen)); !ok {
-		return nil, false
-	}
-	body, ok := bytes.CutSuffix(rest, canonicalTail)
-	if !ok || len(body) != n || bytes.Count(body, []byte("\n")) != lines {
-		return nil, false
-	}
-	return body, true
+	return append(append(kb, ':'), eb...), nil
 }
 
-// cutNumber reads a non-negative decimal number of at most 12 digits.
+// parseHeader reads the canonical header line at the start of b: the
+// number of entry lines, their length in bytes, and the header's own length.
+func parseHeader(b []byte) (lines, n, hlen int, ok bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(canonicalPrefix))
+	if !ok {
+		return 0, 0, 0, false
+	}
+	if lines, rest, ok = cutNumber(rest); !ok {
+		return 0, 0, 0, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(canonicalMid)); !ok {
+		return 0, 0, 0, false
+	}
+	if n, rest, ok = cutNumber(rest); !ok {
+		return 0, 0, 0, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(canonicalOpen)); !ok {
+		return 0, 0, 0, false
+	}
+	return lines, n, len(b) - len(rest), true
+}
+
+// cutNumber reads a non-negative decimal number of at most 12 digits, as
+// JSON writes it (no leading zero).
 func cutNumber(b []byte) (int, []byte, bool) {
 	n, i := 0, 0
 	for ; i < len(b) && i < 12 && '0' <= b[i] && b[i] <= '9'; i++ {
 		n = n*10 + int(b[i]-'0')
 	}
+	if i > 1 && b[0] == '0' {
+		return 0, b, false
+	}
 	return n, b[i:], i > 0
 }
 
-// isCanonical reports whether plain is in the canonical layout.
+// isCanonical reports whether plain claims the canonical layout in every
+// way that can be checked without reading the entries (see readLayout):
+// such a plaintext is read line by line, each line read checked, and is
+// parsed in full only when a line turns out not to be as the store writes
+// it.
 func isCanonical(plain []byte) bool {
-	_, ok := canonicalBody(plain)
-	return ok
+	_, err := newPlainText(bytes.NewReader(plain), int64(len(plain))).readLayout()
+	return err == nil
 }
 
 // parseDocument parses the whole plaintext, in any layout.
@@ -129,120 +137,240 @@ func (e errSchema) Error() string {
 	return fmt.Sprintf("schema version %d is not supported (want %d)", int(e), SchemaVersion)
 }
 
-// lookupEntry finds one entry, parsing only its own line when plain is
-// canonical.
+// lookupEntry finds one entry in a whole plaintext (see lookup).
 func lookupEntry(plain []byte, key string) (entry, bool, error) {
-	body, ok := canonicalBody(plain)
-	if !ok {
-		doc, err := parseDocument(plain)
-		if err != nil {
-			return entry{}, false, err
+	return lookup(newPlainText(bytes.NewReader(plain), int64(len(plain))), key)
+}
+
+// listEntries lists a whole plaintext (see list).
+func listEntries(plain []byte) (map[string]string, error) {
+	return list(newPlainText(bytes.NewReader(plain), int64(len(plain))))
+}
+
+// lookup finds one entry, reading a few lines of a canonical plaintext and
+// all of any other. Errors reading the plaintext are *payloadError.
+func lookup(p *plainText, key string) (entry, bool, error) {
+	l, err := p.readLayout()
+	if err == nil {
+		var f found
+		if f, err = p.search(l, key); err == nil {
+			return f.e, f.ok, nil
 		}
-		e, ok := doc.Entries[key]
-		return e, ok, nil
 	}
-	kb, err := json.Marshal(key)
+	if err != errNotCanonical {
+		return entry{}, false, err
+	}
+	plain, err := p.readAll()
 	if err != nil {
 		return entry{}, false, err
 	}
-	// Every line, the first included, follows a newline.
-	body = plain[len(plain)-len(canonicalTail)-len(body)-1:]
-	needle := make([]byte, 0, len(kb)+2)
-	needle = append(append(append(needle, '\n'), kb...), ':')
-	i := bytes.Index(body, needle)
-	if i < 0 {
-		return entry{}, false, nil
+	doc, err := parseDocument(plain)
+	if err != nil {
+		return entry{}, false, err
 	}
-	line := body[i+len(needle):]
-	if j := bytes.IndexByte(line, '\n'); j >= 0 {
-		line = line[:j]
-	}
-	line = bytes.TrimSuffix(line, []byte(","))
-	var e entry
-	if err := json.Unmarshal(line, &e); err != nil {
-		return entry{}, false, fmt.Errorf("invalid entry inside the encrypted file: %v", err)
-	}
-	return e, true, nil
+	e, ok := doc.Entries[key]
+	return e, ok, nil
 }
 
-// listEntries returns server URL -> username, reading from each canonical
-// line only the two fields it needs (they come first), not the secret.
-func listEntries(plain []byte) (map[string]string, error) {
-	body, ok := canonicalBody(plain)
-	if !ok {
-		doc, err := parseDocument(plain)
-		if err != nil {
-			return nil, err
+// list returns server URL -> username. A canonical plaintext is scanned
+// line by line, taking from each line the two fields it needs as they
+// stand; any other is parsed in full.
+func list(p *plainText) (map[string]string, error) {
+	l, err := p.readLayout()
+	if err == nil {
+		// The header's count sizes the map, within what the body can hold.
+		m := make(map[string]string, min(l.lines, int((l.end-l.start)/32)+1))
+		var n int
+		n, err = p.eachLine(l, l.start, l.end, &keyOrder{}, func(line []byte, f lineFields) error {
+			m[f.serverURL.str(line)] = f.username.str(line)
+			return nil
+		})
+		if err == nil && n == l.lines {
+			return m, nil
 		}
-		m := make(map[string]string, len(doc.Entries))
-		for _, e := range doc.Entries {
-			m[e.ServerURL] = e.Username
+		if err == nil {
+			err = errNotCanonical
 		}
-		return m, nil
 	}
-	m := make(map[string]string, bytes.Count(body, []byte("\n")))
-	for len(body) > 0 {
-		line := body
-		if j := bytes.IndexByte(body, '\n'); j >= 0 {
-			line, body = body[:j], body[j+1:]
-		} else {
-			body = nil
-		}
-		u, user, err := entryHead(line)
-		if err != nil {
-			// Not as the store writes it (fields in another order, say):
-			// parse the whole line.
-			var e entry
-			if err := parseLine(line, &e); err != nil {
-				return nil, fmt.Errorf("invalid entry inside the encrypted file: %v", err)
-			}
-			u, user = e.ServerURL, e.Username
-		}
-		m[u] = user
+	if err != errNotCanonical {
+		return nil, err
+	}
+	plain, err := p.readAll()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := parseDocument(plain)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(doc.Entries))
+	for _, e := range doc.Entries {
+		m[e.ServerURL] = e.Username
 	}
 	return m, nil
 }
 
-// entryHead reads `"key":{"serverURL":"…","username":"…"` from the start of
-// a canonical line with a tokenizer, stopping before the secret. Keys never
-// hold a quote (ParseServerURL escapes or rejects one), so the key ends at
-// the first `":{`.
-func entryHead(line []byte) (serverURL, username string, err error) {
-	i := bytes.Index(line, []byte(`":{`))
-	if len(line) == 0 || line[0] != '"' || i < 1 || bytes.IndexByte(line[1:i], '"') >= 0 {
-		return "", "", fmt.Errorf("malformed line")
-	}
-	dec := json.NewDecoder(bytes.NewReader(line[i+2:]))
-	want := []string{"{", "serverURL", "", "username", ""}
-	var vals [5]string
-	for n, w := range want {
-		tok, err := dec.Token()
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return "", "", err
-		}
-		if w == "{" {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return "", "", fmt.Errorf("malformed line")
-			}
-			continue
-		}
-		s, ok := tok.(string)
-		if !ok || (w != "" && !strings.EqualFold(s, w)) {
-			return "", "", fmt.Errorf("unexpected token at position %d", n)
-		}
-		vals[n] = s
-	}
-	return vals[2], vals[4], nil
+// An entry line as the store writes it:
+//
+//	"key":{"serverURL":"…","username":"…","secret":"…"},
+//
+// with the comma on every line but the last. scanLine accepts exactly that
+// (any valid JSON strings, no white space, the fields in this order); a
+// line it accepts is one that encoding/json parses into the same entry.
+
+// span is a JSON string inside a line: its quotes are at open and close.
+type span struct {
+	open, close int
+	plain       bool // no escape and valid UTF-8: the bytes are the value
 }
 
-// parseLine parses a whole `"key":{…}` line into e.
-func parseLine(line []byte, e *entry) error {
-	i := bytes.Index(line, []byte(`":`))
-	if len(line) == 0 || line[0] != '"' || i < 1 {
-		return fmt.Errorf("malformed line")
+func (s span) raw(line []byte) []byte { return line[s.open+1 : s.close] }
+
+// str decodes the string as encoding/json does.
+func (s span) str(line []byte) string {
+	if s.plain {
+		return string(s.raw(line))
 	}
-	return json.Unmarshal(bytes.TrimSuffix(line[i+2:], []byte(",")), e)
+	var v string
+	if err := json.Unmarshal(line[s.open:s.close+1], &v); err != nil {
+		return "" // not reached: scanString accepted it
+	}
+	return v
+}
+
+type lineFields struct {
+	key, serverURL, username, secret span
+	comma                            bool
+}
+
+func (f lineFields) entry(line []byte) entry {
+	return entry{ServerURL: f.serverURL.str(line), Username: f.username.str(line), Secret: f.secret.str(line)}
+}
+
+// keyBytes returns the decoded key, without a copy when it needs no
+// decoding.
+func (f lineFields) keyBytes(line []byte) []byte {
+	if f.key.plain {
+		return f.key.raw(line)
+	}
+	return []byte(f.key.str(line))
+}
+
+func (f lineFields) compareKey(line, key []byte) int {
+	return bytes.Compare(f.keyBytes(line), key)
+}
+
+// keyOrder checks that keys come in strictly increasing order.
+type keyOrder struct {
+	prev []byte
+	have bool
+}
+
+func (o *keyOrder) next(k []byte) bool {
+	if o.have && bytes.Compare(o.prev, k) >= 0 {
+		return false
+	}
+	o.prev, o.have = append(o.prev[:0], k...), true
+	return true
+}
+
+func scanLine(line []byte) (f lineFields, ok bool) {
+	i := 0
+	if f.key, i, ok = scanString(line, i); !ok {
+		return f, false
+	}
+	if i, ok = cutLiteral(line, i, `:{"serverURL":`); !ok {
+		return f, false
+	}
+	if f.serverURL, i, ok = scanString(line, i); !ok {
+		return f, false
+	}
+	if i, ok = cutLiteral(line, i, `,"username":`); !ok {
+		return f, false
+	}
+	if f.username, i, ok = scanString(line, i); !ok {
+		return f, false
+	}
+	if i, ok = cutLiteral(line, i, `,"secret":`); !ok {
+		return f, false
+	}
+	if f.secret, i, ok = scanString(line, i); !ok {
+		return f, false
+	}
+	if i, ok = cutLiteral(line, i, "}"); !ok {
+		return f, false
+	}
+	if i < len(line) && line[i] == ',' {
+		f.comma = true
+		i++
+	}
+	return f, i == len(line)
+}
+
+func cutLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// stringStop marks the bytes that end a run of plain characters inside a
+// JSON string: the quote, the backslash and the control characters.
+var stringStop = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// scanString reads the JSON string that starts at b[i], returning it and the
+// index after its closing quote.
+func scanString(b []byte, i int) (span, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return span{}, i, false
+	}
+	s := span{open: i, plain: true}
+	j := i + 1
+	for {
+		for j < len(b) && !stringStop[b[j]] {
+			j++
+		}
+		if j >= len(b) || b[j] < 0x20 {
+			return span{}, i, false
+		}
+		if b[j] == '"' {
+			break
+		}
+		// A backslash.
+		s.plain = false
+		if j+1 >= len(b) {
+			return span{}, i, false
+		}
+		switch b[j+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			j += 2
+		case 'u':
+			if j+6 > len(b) || !isHex4(b[j+2:j+6]) {
+				return span{}, i, false
+			}
+			j += 6
+		default:
+			return span{}, i, false
+		}
+	}
+	s.close = j
+	if s.plain && !utf8.Valid(b[i+1:j]) {
+		s.plain = false // encoding/json replaces invalid UTF-8
+	}
+	return s, j + 1, true
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

@@ -21,7 +21,7 @@
 package filestore
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -145,18 +145,20 @@ type entry struct {
 	Secret    string `json:"secret"`
 }
 
-// Get implements helper.Store.
+// Get implements helper.Store. It reads the header chunk and the few
+// chunks a binary search over the sorted entry lines visits (see plain.go).
 func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, error) {
-	plain, err := s.read()
-	if err != nil || plain == nil {
+	p, closeFile, err := s.openPlain()
+	if err != nil || p == nil {
 		if err == nil {
 			err = fmt.Errorf("%s: %w", key, helper.ErrNotFound)
 		}
 		return helper.Credentials{}, err
 	}
-	e, ok, err := lookupEntry(plain, key.String())
+	defer closeFile()
+	e, ok, err := lookup(p, key.String())
 	if err != nil {
-		return helper.Credentials{}, s.contentError(err)
+		return helper.Credentials{}, s.readError(err)
 	}
 	if !ok {
 		return helper.Credentials{}, fmt.Errorf("%s: %w", key, helper.ErrNotFound)
@@ -166,15 +168,28 @@ func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, er
 
 // List implements helper.Store.
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
-	plain, err := s.read()
-	if err != nil || plain == nil {
+	p, closeFile, err := s.openPlain()
+	if err != nil || p == nil {
 		return map[string]string{}, err
 	}
-	m, err := listEntries(plain)
+	defer closeFile()
+	m, err := list(p)
 	if err != nil {
-		return nil, s.contentError(err)
+		return nil, s.readError(err)
 	}
 	return m, nil
+}
+
+// readError reports a failure to read the plaintext: a chunk that does not
+// authenticate, or content that decrypted but cannot be used.
+func (s *Store) readError(err error) error {
+	var pe *payloadError
+	if errors.As(err, &pe) {
+		return helper.WithHint(
+			fmt.Errorf("failed to decrypt credential store %s: the file is truncated or has been tampered with: %v", s.path, pe.err),
+			storeHint)
+	}
+	return s.contentError(err)
 }
 
 // contentError reports a plaintext that decrypted but cannot be used.
@@ -190,39 +205,33 @@ func (s *Store) contentError(err error) error {
 
 // Put implements helper.Store.
 func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) error {
-	return s.update(ctx, func(doc *document) (bool, error) {
-		e := entry{ServerURL: c.ServerURL, Username: c.Username, Secret: c.Secret}
-		if old, ok := doc.Entries[key.String()]; ok && old == e {
-			return false, nil // unchanged: skip the write
-		}
-		doc.Entries[key.String()] = e
-		return true, nil
-	})
+	return s.update(ctx, key, &entry{ServerURL: c.ServerURL, Username: c.Username, Secret: c.Secret})
 }
 
 // Delete implements helper.Store.
 func (s *Store) Delete(ctx context.Context, key helper.Key) error {
-	return s.update(ctx, func(doc *document) (bool, error) {
-		if _, ok := doc.Entries[key.String()]; !ok {
-			return false, fmt.Errorf("%s: %w", key, helper.ErrNotFound)
-		}
-		delete(doc.Entries, key.String())
-		return true, nil
-	})
+	return s.update(ctx, key, nil)
 }
 
-// read loads and decrypts the store, returning the plaintext, or nil if the
-// store file does not exist. Any other failure is an error.
-func (s *Store) read() ([]byte, error) {
-	data, err := s.readFile()
-	if err != nil || data == nil {
-		return nil, err
+// openPlain opens the store for reading without a lock: the file stays open
+// (a writer's rename leaves it whole), its header is decrypted and its final
+// chunk authenticated. It returns nil if the store file does not exist.
+func (s *Store) openPlain() (*plainText, func(), error) {
+	f, size, err := s.openFile()
+	if err != nil || f == nil {
+		return nil, nil, err
 	}
 	k, err := s.loadKeys(false)
 	if err != nil {
-		return nil, s.keyError(err)
+		f.Close()
+		return nil, nil, s.keyError(err)
 	}
-	return s.decrypt(data, k)
+	p, err := s.decrypt(f, size, k)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return p, func() { f.Close() }, nil
 }
 
 // keyError explains errNoKey, which loadKeys returns for an existing store
@@ -236,50 +245,56 @@ func (s *Store) keyError(err error) error {
 	return err
 }
 
-// readFile returns the store file's bytes, or nil if it does not exist.
-func (s *Store) readFile() ([]byte, error) {
+// openFile opens the store file and returns its size, or nil if it does
+// not exist.
+func (s *Store) openFile() (*os.File, int64, error) {
 	fi, err := os.Lstat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
+		return nil, 0, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
 	if fi.Mode()&os.ModeSymlink != 0 {
-		return nil, helper.WithHint(
+		return nil, 0, helper.WithHint(
 			fmt.Errorf("refusing to use credential store %s: it is a symbolic link", s.path),
 			"point DOCKER_CREDENTIAL_NOTATION_STORE_DIR at the directory that holds the real file instead")
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("refusing to use credential store %s: not a regular file", s.path)
+		return nil, 0, fmt.Errorf("refusing to use credential store %s: not a regular file", s.path)
 	}
 	f, err := os.Open(s.path)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
+		return nil, 0, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
-	defer f.Close()
-	// Read into a buffer of the file's size: one allocation.
-	buf := bytes.NewBuffer(make([]byte, 0, min(fi.Size(), maxStoreFile)+bytes.MinRead))
-	_, err = buf.ReadFrom(io.LimitReader(f, maxStoreFile+1))
-	data := buf.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
+	// The size of what was opened: the path may have been replaced since.
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = errors.New("not a regular file")
+		}
+		return nil, 0, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
-	if len(data) > maxStoreFile {
-		return nil, fmt.Errorf("refusing to read credential store %s: larger than %d MiB", s.path, maxStoreFile>>20)
-	}
-	if len(data) == 0 {
-		return nil, helper.WithHint(
+	switch size := fi.Size(); {
+	case size > maxStoreFile:
+		f.Close()
+		return nil, 0, fmt.Errorf("refusing to read credential store %s: larger than %d MiB", s.path, maxStoreFile>>20)
+	case size == 0:
+		f.Close()
+		return nil, 0, helper.WithHint(
 			fmt.Errorf("failed to decrypt credential store %s: the file is empty (truncated)", s.path),
 			"restore the file from a backup; it was not modified")
+	default:
+		return f, size, nil
 	}
-	return data, nil
 }
 
 const storeHint = "the store was not modified; check DOCKER_CREDENTIAL_NOTATION_IDENTITY, _IDENTITY_FILE and _PASSPHRASE, or restore the file from a backup"
 
-func (s *Store) decrypt(data []byte, k *keys) ([]byte, error) {
-	r, err := age.Decrypt(bytes.NewReader(data), k.identities...)
+// decrypt unwraps the file key and authenticates the final chunk (so a
+// truncated or extended file fails here), returning the plaintext to read.
+func (s *Store) decrypt(f io.ReaderAt, size int64, k *keys) (*plainText, error) {
+	r, n, err := age.DecryptReaderAt(f, size, k.identities...)
 	if err != nil {
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
@@ -287,34 +302,37 @@ func (s *Store) decrypt(data []byte, k *keys) ([]byte, error) {
 				fmt.Errorf("failed to decrypt credential store %s: wrong key: the %s key from %s does not match it", s.path, k.source, k.origin),
 				storeHint)
 		}
-		return nil, helper.WithHint(
-			fmt.Errorf("failed to decrypt credential store %s: not a valid age file, or its header is damaged: %v", s.path, err),
-			storeHint)
-	}
-	// The plaintext is a little shorter than the file: one allocation.
-	buf := bytes.NewBuffer(make([]byte, 0, len(data)+bytes.MinRead))
-	if _, err := buf.ReadFrom(r); err != nil {
+		// age says "header" in every error about the header (parsing it,
+		// its MAC); the rest are about the payload's size and final chunk.
+		if strings.Contains(err.Error(), "header") {
+			return nil, helper.WithHint(
+				fmt.Errorf("failed to decrypt credential store %s: not a valid age file, or its header is damaged: %v", s.path, err),
+				storeHint)
+		}
 		return nil, helper.WithHint(
 			fmt.Errorf("failed to decrypt credential store %s: the file is truncated or has been tampered with: %v", s.path, err),
 			storeHint)
 	}
-	return buf.Bytes(), nil
+	return newPlainText(r, n), nil
 }
 
-// update runs fn on the current document under the store lock and writes
-// the result back atomically if fn reports a change.
-func (s *Store) update(ctx context.Context, fn func(*document) (bool, error)) error {
+// update puts (put != nil) or deletes key under the store lock and writes
+// the result atomically. The old file is streamed through a sorted merge
+// into the new one (see merge); a plaintext not in the canonical layout is
+// parsed in full and rewritten canonically.
+func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultLockTimeout)
 		defer cancel()
 	}
-	// With no store yet, an update that changes nothing (erasing a missing
-	// entry, as `docker logout` does) must not create a directory, a key or
-	// ask for a passphrase just to answer not-found.
-	if data, err := s.readFile(); err == nil && data == nil {
-		if changed, err := fn(&document{Version: SchemaVersion, Entries: map[string]entry{}}); err != nil || !changed {
-			return err
+	notFound := fmt.Errorf("%s: %w", key, helper.ErrNotFound)
+	// With no store yet, erasing a missing entry (as `docker logout` does)
+	// must not create a directory, a key or ask for a passphrase just to
+	// answer not-found.
+	if put == nil {
+		if _, err := os.Lstat(s.path); errors.Is(err, os.ErrNotExist) {
+			return notFound
 		}
 	}
 	if err := ensureDir(s.opts.Dir); err != nil {
@@ -331,47 +349,238 @@ func (s *Store) update(ctx context.Context, fn func(*document) (bool, error)) er
 	defer lock.Unlock()
 	s.removeStaleTemps()
 
-	data, err := s.readFile()
+	f, size, err := s.openFile()
 	if err != nil {
 		return err
 	}
-	k, err := s.loadKeys(data == nil)
+	if f != nil {
+		defer f.Close()
+	}
+	k, err := s.loadKeys(f == nil)
 	if err != nil {
 		return s.keyError(err)
 	}
-	doc := &document{Version: SchemaVersion, Entries: map[string]entry{}}
-	if data != nil {
-		plain, err := s.decrypt(data, k)
-		if err != nil {
-			return err
+	if f == nil {
+		if put == nil {
+			return notFound
 		}
-		if doc, err = parseDocument(plain); err != nil {
-			return s.contentError(err)
-		}
+		return s.rewrite(k, &document{Version: SchemaVersion, Entries: map[string]entry{key.String(): *put}})
 	}
-	changed, err := fn(doc)
-	if err != nil || !changed {
+	p, err := s.decrypt(f, size, k)
+	if err != nil {
 		return err
 	}
+	switch err = s.merge(p, k, key.String(), put); {
+	case err == errNotFound:
+		return notFound
+	case errors.As(err, new(*payloadError)):
+		return s.readError(err)
+	case err != errNotCanonical:
+		return err // nil, or a failure to write, already explained
+	}
+	// Any other layout: parse it all, then write it canonically.
+	plain, err := p.readAll()
+	if err != nil {
+		return s.readError(err)
+	}
+	doc, err := parseDocument(plain)
+	if err != nil {
+		return s.contentError(err)
+	}
+	if put == nil {
+		if _, ok := doc.Entries[key.String()]; !ok {
+			return notFound
+		}
+		delete(doc.Entries, key.String())
+	} else {
+		if old, ok := doc.Entries[key.String()]; ok && old == *put {
+			return nil // unchanged: skip the write
+		}
+		doc.Entries[key.String()] = *put
+	}
+	return s.rewrite(k, doc)
+}
+
+// errNotFound is merge's answer for deleting a missing key.
+var errNotFound = errors.New("not found")
+
+// rewrite writes doc as the store, in the canonical layout.
+func (s *Store) rewrite(k *keys, doc *document) error {
 	plain, err := encodeDocument(doc)
 	if err != nil {
 		return fmt.Errorf("failed to encode credential store: %v", err)
 	}
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, k.recipient)
+	return s.writeStore(k, func(w io.Writer) error {
+		_, err := w.Write(plain)
+		return err
+	})
+}
+
+// writeStore writes the store atomically, encrypting what fill writes.
+func (s *Store) writeStore(k *keys, fill func(io.Writer) error) error {
+	err := writeFileAtomicFunc(s.path, true, func(f io.Writer) error {
+		w, err := age.Encrypt(f, k.recipient)
+		if err != nil {
+			return fmt.Errorf("failed to encrypt credential store: %v", err)
+		}
+		if err := fill(w); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("failed to encrypt credential store: %v", err)
+		}
+		return nil
+	})
+	if err == errNotCanonical || errors.As(err, new(*payloadError)) {
+		return err
+	}
 	if err != nil {
-		return fmt.Errorf("failed to encrypt credential store: %v", err)
-	}
-	if _, err := w.Write(plain); err != nil {
-		return fmt.Errorf("failed to encrypt credential store: %v", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("failed to encrypt credential store: %v", err)
-	}
-	if err := writeFileAtomic(s.path, buf.Bytes(), true); err != nil {
 		return fmt.Errorf("failed to write credential store %s: %v", s.path, err)
 	}
 	return nil
+}
+
+// merge streams the old canonical plaintext into the new store, copying
+// every line verbatim but the key's: it is replaced, inserted in order or
+// left out. The header's counts come from the old ones and the change.
+// Every line is checked as it is copied (see eachLine) and the line count
+// against the header; a plaintext that fails (a hand edit that kept the
+// header) returns errNotCanonical before anything is renamed into place.
+func (s *Store) merge(p *plainText, k *keys, key string, put *entry) error {
+	l, err := p.readLayout()
+	if err != nil {
+		return err
+	}
+	fd, err := p.search(l, key)
+	if err != nil {
+		return err
+	}
+	var newLine []byte
+	switch {
+	case put == nil && !fd.ok, put != nil && fd.ok && fd.e == *put:
+		// Nothing to write; the answer stands only for a valid store.
+		if err := p.checkAll(l); err != nil {
+			return err
+		}
+		if put == nil {
+			return errNotFound
+		}
+		return nil
+	case put != nil:
+		if newLine, err = encodeLine(key, *put); err != nil {
+			return fmt.Errorf("failed to encode credential store: %v", err)
+		}
+	}
+
+	// The new body: the lines before the key's, the new line, the lines
+	// after, each but the last followed by a comma.
+	prefix, suffix := fd.at-l.start, l.end-fd.next
+	lines, n := l.lines, prefix+suffix
+	switch {
+	case put != nil && !fd.ok:
+		lines++
+	case put == nil:
+		lines--
+	}
+	if put != nil {
+		n += int64(len(newLine)) + 1 // and its newline
+		if suffix > 0 {
+			n++ // its comma
+		} else if !fd.ok && prefix > 0 {
+			n++ // a comma for the old last line
+		}
+	} else if suffix == 0 && prefix > 0 {
+		n-- // the new last line loses its comma
+	}
+
+	return s.writeStore(k, func(w io.Writer) error {
+		bw := &bodyWriter{w: w}
+		if _, err := fmt.Fprintf(w, "%s%d%s%d%s", canonicalPrefix, lines, canonicalMid, n, canonicalOpen); err != nil {
+			return err
+		}
+		order := &keyOrder{}
+		copyLine := func(line []byte, f lineFields) error {
+			if f.comma {
+				line = line[:len(line)-1]
+			}
+			return bw.line(line)
+		}
+		count, err := p.eachLine(l, l.start, fd.at, order, copyLine)
+		if err != nil {
+			return err
+		}
+		if fd.ok {
+			// The key's own line, checked in place, then replaced or dropped.
+			c, err := p.eachLine(l, fd.at, fd.next, order, func([]byte, lineFields) error { return nil })
+			if err != nil {
+				return err
+			}
+			count += c
+		} else if put != nil && !order.next([]byte(key)) {
+			return errNotCanonical
+		}
+		if put != nil {
+			if err := bw.line(newLine); err != nil {
+				return err
+			}
+		}
+		c, err := p.eachLine(l, fd.next, l.end, order, copyLine)
+		if err != nil {
+			return err
+		}
+		if count+c != l.lines {
+			return errNotCanonical
+		}
+		if err := bw.end(); err != nil {
+			return err
+		}
+		if bw.n != n {
+			return fmt.Errorf("internal error: wrote %d bytes of entries, the header says %d", bw.n, n)
+		}
+		_, err = w.Write(canonicalTail)
+		return err
+	})
+}
+
+// checkAll checks every entry line and the line count.
+func (p *plainText) checkAll(l layout) error {
+	n, err := p.eachLine(l, l.start, l.end, &keyOrder{}, func([]byte, lineFields) error { return nil })
+	if err == nil && n != l.lines {
+		err = errNotCanonical
+	}
+	return err
+}
+
+// bodyWriter writes entry lines, a comma and a newline between them and a
+// newline after the last, counting the bytes.
+type bodyWriter struct {
+	w       io.Writer
+	n       int64
+	started bool
+}
+
+var lineSep = []byte(",\n")
+
+func (b *bodyWriter) line(line []byte) error {
+	if b.started {
+		if _, err := b.w.Write(lineSep); err != nil {
+			return err
+		}
+		b.n += int64(len(lineSep))
+	}
+	b.started = true
+	_, err := b.w.Write(line)
+	b.n += int64(len(line))
+	return err
+}
+
+func (b *bodyWriter) end() error {
+	if !b.started {
+		return nil
+	}
+	_, err := b.w.Write(lineSep[1:])
+	b.n++
+	return err
 }
 
 // ensureDir creates the store directory with mode 0700.
@@ -394,7 +603,17 @@ func (s *Store) removeStaleTemps() {
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory (mode 0600, fsynced, renamed into place, directory fsynced).
 // With replace unset, an existing path is left alone and an error returned.
-func writeFileAtomic(path string, data []byte, replace bool) (err error) {
+func writeFileAtomic(path string, data []byte, replace bool) error {
+	return writeFileAtomicFunc(path, replace, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileAtomicFunc is writeFileAtomic of what write writes (through a
+// buffer). If write fails, the temporary file is removed and its error
+// returned as is.
+func writeFileAtomicFunc(path string, replace bool, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if !replace {
 		if _, err := os.Lstat(path); err == nil {
@@ -418,7 +637,11 @@ func writeFileAtomic(path string, data []byte, replace bool) (err error) {
 	if err = f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
 		return err
 	}
-	if _, err = f.Write(data); err != nil {
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {

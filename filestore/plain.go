@@ -1,0 +1,268 @@
+package filestore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Reading the plaintext without holding it.
+//
+// The store's plaintext is read through age.DecryptReaderAt, which parses
+// the header, unwraps the file key and authenticates the final STREAM chunk
+// before it returns, so a file truncated or extended anywhere is refused up
+// front, whatever part of it a command goes on to read. Every other chunk is
+// authenticated as it is read: no byte of an unauthenticated chunk ever
+// reaches the code below. A get reads the header chunk, then binary-searches
+// the sorted entry lines (a handful of 64 KiB chunks at any store size); a
+// list scans the lines in order; a write streams them into the new file.
+// Nothing holds more than one chunk plus one line.
+
+// chunkSize is the plaintext size of one age STREAM chunk: reads are aligned
+// to it so that each decrypts one chunk once.
+const chunkSize = 64 << 10
+
+// errNotCanonical means the plaintext is not (or not entirely) in the
+// layout the store writes: the caller falls back to a full parse.
+var errNotCanonical = errors.New("not in the canonical layout")
+
+// plainText reads a plaintext of known size at offsets, one aligned chunk at
+// a time.
+type plainText struct {
+	r    io.ReaderAt
+	size int64
+	buf  []byte // the chunk at off, or nothing
+	off  int64
+	long []byte // a line that spans chunks
+}
+
+func newPlainText(r io.ReaderAt, size int64) *plainText {
+	return &plainText{r: r, size: size, off: -1}
+}
+
+// at returns the plaintext from off to the end of off's chunk, valid until
+// the next call.
+func (p *plainText) at(off int64) ([]byte, error) {
+	if off < 0 || off >= p.size {
+		return nil, io.ErrUnexpectedEOF
+	}
+	start := off - off%chunkSize
+	if p.off != start {
+		n := min(int64(chunkSize), p.size-start)
+		if p.buf == nil {
+			p.buf = make([]byte, min(int64(chunkSize), p.size))
+		}
+		p.off = -1
+		// A ReaderAt may return io.EOF with a full read at the end.
+		if m, err := p.r.ReadAt(p.buf[:n], start); err != nil && (err != io.EOF || int64(m) != n) {
+			return nil, &payloadError{err}
+		}
+		p.buf = p.buf[:n]
+		p.off = start
+	}
+	return p.buf[off-start:], nil
+}
+
+// payloadError is a failure to read or authenticate a chunk of the payload.
+type payloadError struct{ err error }
+
+func (e *payloadError) Error() string { return e.err.Error() }
+func (e *payloadError) Unwrap() error { return e.err }
+
+// lineAt returns the line that starts at off, without its newline, and the
+// offset after the newline. A line must end before end. The line is valid
+// until the next call.
+func (p *plainText) lineAt(off, end int64) (line []byte, next int64, err error) {
+	b, err := p.at(off)
+	if err != nil {
+		return nil, 0, err
+	}
+	b = b[:min(int64(len(b)), end-off)]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], off + int64(i) + 1, nil
+	}
+	// The line goes on in the next chunks.
+	p.long = append(p.long[:0], b...)
+	for pos := off + int64(len(b)); ; {
+		if pos >= end {
+			return nil, 0, errNotCanonical // no newline before the end
+		}
+		b, err := p.at(pos)
+		if err != nil {
+			return nil, 0, err
+		}
+		b = b[:min(int64(len(b)), end-pos)]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			p.long = append(p.long, b[:i]...)
+			return p.long, pos + int64(i) + 1, nil
+		}
+		p.long = append(p.long, b...)
+		pos += int64(len(b))
+	}
+}
+
+// lineStartFrom returns the first line start at or after off (end if none
+// starts before end); off must be after the first line start.
+func (p *plainText) lineStartFrom(off, end int64) (int64, error) {
+	for pos := off - 1; pos < end; {
+		b, err := p.at(pos)
+		if err != nil {
+			return 0, err
+		}
+		b = b[:min(int64(len(b)), end-pos)]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			return pos + int64(i) + 1, nil
+		}
+		pos += int64(len(b))
+	}
+	return end, nil
+}
+
+// layout is where the entry lines of a canonical plaintext are.
+type layout struct {
+	lines      int   // as the header says; checked by whoever reads them all
+	start, end int64 // the entry lines, each ending in a newline
+}
+
+// readLayout checks what can be checked of the canonical layout without
+// reading the entries: the header, the body length it gives against the
+// plaintext's real length, and the closing line. It returns
+// errNotCanonical for a plaintext in any other layout.
+func (p *plainText) readLayout() (layout, error) {
+	if p.size == 0 {
+		return layout{}, errNotCanonical
+	}
+	b, err := p.at(0)
+	if err != nil {
+		return layout{}, err
+	}
+	lines, n, hlen, ok := parseHeader(b)
+	if !ok || int64(hlen)+int64(n)+int64(len(canonicalTail)) != p.size {
+		return layout{}, errNotCanonical
+	}
+	l := layout{lines: lines, start: int64(hlen), end: int64(hlen) + int64(n)}
+	tailAt := l.end
+	if n > 0 {
+		tailAt-- // the body ends in a newline
+	}
+	want := canonicalTail
+	if n > 0 {
+		want = append([]byte{'\n'}, canonicalTail...)
+	}
+	for i := range want {
+		b, err := p.at(tailAt + int64(i))
+		if err != nil {
+			return layout{}, err
+		}
+		if b[0] != want[i] {
+			return layout{}, errNotCanonical
+		}
+	}
+	return l, nil
+}
+
+// readAll returns the whole plaintext, for a full parse.
+func (p *plainText) readAll() ([]byte, error) {
+	if p.size > maxStoreFile {
+		return nil, fmt.Errorf("larger than %d MiB", maxStoreFile>>20)
+	}
+	buf := make([]byte, p.size)
+	for off := int64(0); off < p.size; off += chunkSize {
+		b, err := p.at(off)
+		if err != nil {
+			return nil, err
+		}
+		copy(buf[off:], b)
+	}
+	p.buf, p.off = nil, -1
+	return buf, nil
+}
+
+// found is where a key is, or would be, among the entry lines.
+type found struct {
+	ok   bool
+	e    entry // when ok
+	at   int64 // the key's line, or the first line with a greater key, or the end
+	next int64 // after the key's line when ok, else at
+}
+
+// search finds key among the entry lines, which the store keeps sorted: a
+// binary search over byte offsets narrows the range to one chunk, then the
+// lines are read in order. Every line it reads must be one well-formed entry,
+// and those it reads in order must have increasing keys; otherwise it
+// returns errNotCanonical.
+func (p *plainText) search(l layout, key string) (found, error) {
+	kb := []byte(key)
+	lo, hi := l.start, l.end
+	for hi-lo > chunkSize {
+		mid := lo + (hi-lo)/2
+		s, err := p.lineStartFrom(mid, hi)
+		if err != nil {
+			return found{}, err
+		}
+		if s >= hi {
+			hi = mid
+			continue
+		}
+		line, next, err := p.lineAt(s, l.end)
+		if err != nil {
+			return found{}, err
+		}
+		f, ok := scanLine(line)
+		if !ok {
+			return found{}, errNotCanonical
+		}
+		switch c := f.compareKey(line, kb); {
+		case c < 0:
+			lo = next
+		case c == 0:
+			return found{ok: true, e: f.entry(line), at: s, next: next}, nil
+		default:
+			hi = mid
+		}
+	}
+	var order keyOrder
+	for off := lo; off < l.end; {
+		line, next, err := p.lineAt(off, l.end)
+		if err != nil {
+			return found{}, err
+		}
+		f, ok := scanLine(line)
+		if !ok || f.comma != (next < l.end) || !order.next(f.keyBytes(line)) {
+			return found{}, errNotCanonical
+		}
+		switch c := f.compareKey(line, kb); {
+		case c == 0:
+			return found{ok: true, e: f.entry(line), at: off, next: next}, nil
+		case c > 0:
+			return found{at: off, next: off}, nil
+		}
+		off = next
+	}
+	return found{at: l.end, next: l.end}, nil
+}
+
+// eachLine reads the entry lines from off to end in order, checking each:
+// one well-formed entry, a comma after every line but the body's last,
+// keys strictly increasing (order carries on from earlier calls). It
+// returns the number of lines.
+func (p *plainText) eachLine(l layout, off, end int64, order *keyOrder, fn func(line []byte, f lineFields) error) (int, error) {
+	n := 0
+	for off < end {
+		line, next, err := p.lineAt(off, l.end)
+		if err != nil {
+			return n, err
+		}
+		f, ok := scanLine(line)
+		if !ok || f.comma != (next < l.end) || next > end || !order.next(f.keyBytes(line)) {
+			return n, errNotCanonical
+		}
+		if err := fn(line, f); err != nil {
+			return n, err
+		}
+		n++
+		off = next
+	}
+	return n, nil
+}
