@@ -60,6 +60,48 @@
 // a credential that is already stored writes nothing. A reader that finds an
 // item gone because a writer replaced it meanwhile reads the index again.
 //
+// # Layout 2: the Secret Service
+//
+// The above is layout 1, kept on macOS and Windows, where an item is found
+// only by its name. On a Secret Service, which finds items by attributes,
+// the Store keeps layout 2 (layout2.go), so that Get reads the entry's own
+// items and not the index (about 60 KiB at 1,000 entries, which godbus
+// decodes at about 0.2 µs a byte):
+//
+//   - An entry's items keep their names and gain the attributes key (the
+//     key as in their names) and gen (the generation); part 1 also carries
+//     server (the server URL) and account (the username).
+//   - The index root, "(index)", holds a header line of version 2 and the
+//     whole index (raw DEFLATE and base64 above 2 KiB: about 10 KiB at 1,000
+//     entries), never split. Its attributes say its generation (gen), the
+//     key its write stored or erased (last, and erased "true"), the items
+//     that write replaced (old, "GEN PARTS"), and, while entries written by
+//     layout 1 remain, the generation up to which they were (legacy).
+//   - There is no journal. A write creates the secret's items under the new
+//     generation, then a new root (a new item, since its attributes
+//     differ): the commit point. Then it removes the old root and the
+//     replaced items. The next write first removes whatever a failed one
+//     left: items of the generation after the current root's (a write that
+//     never committed), roots older than the newest, and the items the
+//     newest root's write replaced.
+//   - Get makes one search (the entry's items by key, and the roots) and
+//     one read (the entry's secret). The newest root is the commit point:
+//     the entry's items of the newest generation no later than the root's
+//     are its secret, unless the root's write erased it; items of a later
+//     generation belong to a write that has not committed and are never
+//     returned. So Get and List agree at every moment, as in layout 1. An
+//     item gone between the search and the read (a writer replaced the
+//     entry) means searching again. An entry that layout 1 wrote, which has
+//     no key attribute, is found through the index while the root says
+//     such entries remain.
+//   - List makes one search and one read (the root).
+//
+// A keychain of layout 1 reads as it is; the first write converts it: it
+// finishes the journal's write, removes the journal, and commits a root of
+// layout 2. Entries of layout 1 are converted when they are next stored or
+// erased. A root of layout 2 makes an older docker-credential-notation
+// report a newer index version.
+//
 // # Size limits
 //
 // macOS items hold about 3000 bytes (go-keyring hands `security -i` a

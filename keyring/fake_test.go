@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,9 +29,10 @@ import (
 type fakeKeyring struct {
 	goos string // "darwin" or "windows" enforce that platform's limit
 
-	mu    sync.Mutex
-	items map[string]string // service + "\x00" + user -> password
-	calls map[string]int    // "get", "set", "delete" -> count
+	mu     sync.Mutex
+	items  map[int]*fakeItem // by id, which grows with each new item
+	nextID int
+	calls  map[string]int // "get", "set", "delete", "search", "secrets", "create", "remove" -> count
 
 	// before, if set, runs before every call, outside the lock; a non-nil
 	// error is returned instead of doing the call.
@@ -39,8 +41,125 @@ type fakeKeyring struct {
 	diag error
 }
 
+// fakeItem is an item: its attributes ("service" and "username" always)
+// and its secret, as the Secret Service keeps them.
+type fakeItem struct {
+	attrs  map[string]string
+	secret string
+}
+
 func newFake(goos string) *fakeKeyring {
-	return &fakeKeyring{goos: goos, items: map[string]string{}, calls: map[string]int{}}
+	return &fakeKeyring{goos: goos, items: map[int]*fakeItem{}, calls: map[string]int{}}
+}
+
+// itemFake is the fake with the Secret Service's item calls, so that a
+// Store on it keeps layout 2, as one on the real Secret Service does; a
+// Store on a bare *fakeKeyring keeps layout 1, as on macOS and Windows.
+type itemFake struct{ *fakeKeyring }
+
+var _ itemKeyring = itemFake{}
+
+func newItemFake() itemFake { return itemFake{newFake("linux")} }
+
+// ids returns the ids of the items whose attributes include q, in the order
+// they were created.
+func (f *fakeKeyring) ids(q map[string]string) []int {
+	var ids []int
+	for id, it := range f.items {
+		match := true
+		for k, v := range q {
+			if w, ok := it.attrs[k]; !ok || w != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (f *fakeKeyring) first(service, user string) (int, bool) {
+	ids := f.ids(map[string]string{"service": service, "username": user})
+	if len(ids) == 0 {
+		return 0, false
+	}
+	return ids[0], true
+}
+
+// create adds an item, replacing one with exactly the same attributes.
+func (f *fakeKeyring) create(attrs map[string]string, secret string) {
+	for _, id := range f.ids(attrs) {
+		if maps.Equal(f.items[id].attrs, attrs) {
+			f.items[id].secret = secret
+			return
+		}
+	}
+	f.nextID++
+	f.items[f.nextID] = &fakeItem{attrs: maps.Clone(attrs), secret: secret}
+}
+
+func (f itemFake) Search(queries ...map[string]string) ([][]Item, error) {
+	if err := f.do("search", ""); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	res := make([][]Item, len(queries))
+	for i, q := range queries {
+		for _, id := range f.ids(q) {
+			res[i] = append(res[i], Item{ID: strconv.Itoa(id), Attrs: maps.Clone(f.items[id].attrs)})
+		}
+	}
+	return res, nil
+}
+
+func (f itemFake) Secrets(ids []string) (map[string]string, error) {
+	if err := f.do("secrets", ""); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for _, s := range ids {
+		id, _ := strconv.Atoi(s)
+		if it, ok := f.items[id]; ok {
+			out[s] = it.secret
+		}
+	}
+	return out, nil
+}
+
+func (f itemFake) Create(label string, attrs map[string]string, secret string) error {
+	if err := f.do("create", attrs["username"]); err != nil {
+		return err
+	}
+	if want := "Password for '" + attrs["username"] + "' on '" + attrs["service"] + "'"; label != want {
+		return fmt.Errorf("fake: label %q, want %q", label, want)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.create(attrs, secret)
+	return nil
+}
+
+func (f itemFake) Remove(s string) error {
+	f.mu.Lock()
+	id, _ := strconv.Atoi(s)
+	var user string
+	if it, ok := f.items[id]; ok {
+		user = it.attrs["username"]
+	}
+	f.mu.Unlock()
+	if err := f.do("remove", user); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.items, id)
+	return nil
 }
 
 // shellSafe is go-keyring's shellescape pattern.
@@ -88,7 +207,7 @@ func (f *fakeKeyring) Set(service, user, password string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.items[service+"\x00"+user] = password
+	f.create(map[string]string{"service": service, "username": user}, password)
 	return nil
 }
 
@@ -98,11 +217,11 @@ func (f *fakeKeyring) Get(service, user string) (string, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, ok := f.items[service+"\x00"+user]
+	id, ok := f.first(service, user)
 	if !ok {
 		return "", gokeyring.ErrNotFound
 	}
-	return v, nil
+	return f.items[id].secret, nil
 }
 
 func (f *fakeKeyring) Delete(service, user string) error {
@@ -111,10 +230,11 @@ func (f *fakeKeyring) Delete(service, user string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.items[service+"\x00"+user]; !ok {
+	id, ok := f.first(service, user)
+	if !ok {
 		return gokeyring.ErrNotFound
 	}
-	delete(f.items, service+"\x00"+user)
+	delete(f.items, id)
 	return nil
 }
 
@@ -141,32 +261,42 @@ func (f *fakeKeyring) users(service string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var us []string
-	for k := range f.items {
-		if s, u, _ := strings.Cut(k, "\x00"); s == service {
-			us = append(us, u)
-		}
+	for _, id := range f.ids(map[string]string{"service": service}) {
+		us = append(us, f.items[id].attrs["username"])
 	}
 	sort.Strings(us)
 	return us
 }
 
+// item returns the secret of the first item named user.
 func (f *fakeKeyring) item(service, user string) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, ok := f.items[service+"\x00"+user]
-	return v, ok
+	id, ok := f.first(service, user)
+	if !ok {
+		return "", false
+	}
+	return f.items[id].secret, true
 }
 
+// remove removes every item named user.
 func (f *fakeKeyring) remove(service, user string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.items, service+"\x00"+user)
+	for _, id := range f.ids(map[string]string{"service": service, "username": user}) {
+		delete(f.items, id)
+	}
 }
 
+// put sets the secret of the first item named user, or creates one.
 func (f *fakeKeyring) put(service, user, v string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.items[service+"\x00"+user] = v
+	if id, ok := f.first(service, user); ok {
+		f.items[id].secret = v
+		return
+	}
+	f.create(map[string]string{"service": service, "username": user}, v)
 }
 
 func (f *fakeKeyring) resetCalls() map[string]int {
@@ -177,13 +307,27 @@ func (f *fakeKeyring) resetCalls() map[string]int {
 	return c
 }
 
-// newFakeStore returns a store on f that applies goos's limits.
+// fakeFor returns the fake for platform p: "linux", "darwin" or "windows",
+// whose Store keeps layout 1, or "secret-service", the item fake, whose
+// Store keeps layout 2; and the Keyring to give the Store.
+func fakeFor(p string) (*fakeKeyring, Keyring) {
+	if p == "secret-service" {
+		f := newItemFake()
+		return f.fakeKeyring, f
+	}
+	f := newFake(p)
+	return f, f
+}
+
+// newFakeStore returns a store on f (or opts.Keyring) that applies goos's limits.
 func newFakeStore(t *testing.T, f *fakeKeyring, opts Options) *Store {
 	t.Helper()
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
-	opts.Keyring = f
+	if opts.Keyring == nil {
+		opts.Keyring = f
+	}
 	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -197,11 +341,26 @@ func newFakeStore(t *testing.T, f *fakeKeyring, opts Options) *Store {
 // is garbage that a write failed to collect.
 func expectedUsers(t *testing.T, s *Store) []string {
 	t.Helper()
+	var us []string
+	if _, ok := s.kr.(itemKeyring); ok {
+		// Layout 2: one root, no journal, no index parts.
+		idx, err := s.readIndex2(context.Background(), s.newCaller())
+		if err != nil {
+			t.Fatalf("reading the index: %v", err)
+		}
+		if idx.Gen > 0 {
+			us = append(us, indexUser)
+		}
+		for k, e := range idx.Entries {
+			us = append(us, entryUsers(nameKey(k), e.Gen, e.Parts)...)
+		}
+		sort.Strings(us)
+		return us
+	}
 	idx, err := s.readIndex(context.Background(), s.newCaller())
 	if err != nil {
 		t.Fatalf("reading the index: %v", err)
 	}
-	var us []string
 	if idx.Gen > 0 {
 		us = append(us, indexUser, journalUser)
 		for i := 2; i <= idx.Parts; i++ {
@@ -234,14 +393,16 @@ var fakePlatforms = []struct {
 	{"windows", 0},
 	{"linux", 64},
 	{"darwin", 100},
+	{"secret-service", 0},
+	{"secret-service", 64},
 }
 
 func TestConformance(t *testing.T) {
 	for _, p := range fakePlatforms {
 		t.Run(fmt.Sprintf("%s-chunk%d", p.goos, p.chunk), func(t *testing.T) {
 			helpertest.Run(t, func(t *testing.T) helper.Store {
-				f := newFake(p.goos)
-				s := newFakeStore(t, f, Options{ChunkSize: p.chunk})
+				f, kr := fakeFor(p.goos)
+				s := newFakeStore(t, f, Options{ChunkSize: p.chunk, Keyring: kr})
 				t.Cleanup(func() { checkNoGarbage(t, s, f) })
 				return s
 			})
@@ -505,8 +666,8 @@ func sweep(t *testing.T, goos string, chunk int, op func(s *Store) error, before
 	before, after := byURL(beforeList), byURL(afterList)
 	vanished := errors.New("org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files")
 	for n := 1; ; n++ {
-		f := newFake(goos)
-		s := newFakeStore(t, f, Options{ChunkSize: chunk})
+		f, kr := fakeFor(goos)
+		s := newFakeStore(t, f, Options{ChunkSize: chunk, Keyring: kr})
 		for _, c := range before {
 			mustPut(t, s, c.ServerURL, c.Username, c.Secret)
 		}
@@ -591,7 +752,7 @@ func TestServiceVanishesMidWrite(t *testing.T) {
 	for _, p := range []struct {
 		goos  string
 		chunk int
-	}{{"linux", 0}, {"darwin", 0}, {"linux", 512}} {
+	}{{"linux", 0}, {"darwin", 0}, {"linux", 512}, {"secret-service", 0}, {"secret-service", 512}} {
 		t.Run(fmt.Sprintf("%s-chunk%d", p.goos, p.chunk), func(t *testing.T) {
 			t.Run("overwrite", func(t *testing.T) {
 				sweep(t, p.goos, p.chunk, func(s *Store) error {

@@ -60,8 +60,14 @@ const backendHint = "or set DOCKER_CREDENTIAL_NOTATION_BACKEND=file to use the e
 // A writer waits for its abandoned calls before releasing the store lock, so
 // that a late write can never land after another process's.
 type caller struct {
-	kr        Keyring
-	service   string
+	kr      Keyring
+	service string
+	*callState
+}
+
+// callState tracks a caller's calls; callers made by legacyCaller share
+// their origin's, so that a writer waits for the calls of both.
+type callState struct {
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	abandoned bool

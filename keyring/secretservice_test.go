@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -165,15 +166,23 @@ func TestSecretServiceItems(t *testing.T) {
 		"Password for 'docker.io #1' on '" + service + "'":                 false,
 		"Password for 'registry.example.com:5000 #2' on '" + service + "'": false,
 		"Password for '(index)' on '" + service + "'":                      false,
-		"Password for '(journal)' on '" + service + "'":                    false,
+	}
+	// Layout 2's attributes: Get finds an entry's items by "key".
+	wantAttrs := map[string]map[string]string{
+		"docker.io #1": {"service": service, "username": "docker.io #1", "key": "docker.io", "gen": "1",
+			"server": "https://index.docker.io/v1/", "account": helper.IdentityTokenUsername},
+		"registry.example.com:5000 #2": {"service": service, "username": "registry.example.com:5000 #2", "key": "registry.example.com:5000", "gen": "2",
+			"server": "registry.example.com:5000", "account": "alice"},
+		"(index)": {"service": service, "username": "(index)", "gen": "2", "last": "registry.example.com:5000"},
 	}
 	for _, it := range ssItems(t, service) {
 		if _, ok := want[it.label]; !ok {
 			t.Errorf("unexpected item %q %v", it.label, it.attrs)
 		}
 		want[it.label] = true
-		if it.attrs["service"] != service || it.attrs["username"] == "" {
-			t.Errorf("item %q has attributes %v", it.label, it.attrs)
+		delete(it.attrs, "xdg:schema") // gnome-keyring may add it
+		if w := wantAttrs[it.attrs["username"]]; !maps.Equal(it.attrs, w) {
+			t.Errorf("item %q has attributes\n %v, want\n %v", it.label, it.attrs, w)
 		}
 	}
 	for label, seen := range want {
@@ -496,5 +505,61 @@ func BenchmarkSecretService(b *testing.B) {
 			}
 			benchStore(b, s, n)
 		})
+	}
+}
+
+// TestSecretServiceItemCalls checks the itemKeyring calls against the real
+// Secret Service: Create replaces only an item with the same attributes,
+// Search matches a subset of them, and an item removed meanwhile is absent
+// from Secrets rather than an error (readers rely on that to start over).
+func TestSecretServiceItemCalls(t *testing.T) {
+	requireSecretService(t)
+	service := testService(t)
+	var kr itemKeyring = systemKeyring{}
+	a1 := map[string]string{"service": service, "username": "x", "gen": "1"}
+	a2 := map[string]string{"service": service, "username": "x", "gen": "2"}
+	for _, c := range []struct {
+		attrs  map[string]string
+		secret string
+	}{{a1, "one"}, {a2, "two"}, {a1, "one again"}} {
+		if err := kr.Create(itemLabel(service, "x"), c.attrs, c.secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := kr.Search(map[string]string{"service": service, "username": "x"}, a1, map[string]string{"service": service, "gen": "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || len(res[0]) != 2 || len(res[1]) != 1 || len(res[2]) != 0 {
+		t.Fatalf("Search found %v, want 2, 1 and 0 items", res)
+	}
+	// gnome-keyring adds the schema of items created without one.
+	delete(res[1][0].Attrs, "xdg:schema")
+	if !maps.Equal(res[1][0].Attrs, a1) {
+		t.Errorf("attributes %v, want %v", res[1][0].Attrs, a1)
+	}
+	ids := []string{res[0][0].ID, res[0][1].ID}
+	got, err := kr.Secrets(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[res[1][0].ID] != "one again" || len(got) != 2 {
+		t.Errorf("Secrets = %q", got)
+	}
+	if err := kr.Remove(res[1][0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Remove(res[1][0].ID); err != nil {
+		t.Errorf("removing an item again: %v, want nil", err)
+	}
+	got, err = kr.Secrets(ids)
+	if err != nil {
+		t.Fatalf("Secrets with a removed item: %v", err)
+	}
+	if len(got) != 1 {
+		t.Errorf("Secrets with a removed item = %q, want only the other", got)
+	}
+	if err := kr.Create(itemLabel(service, "e"), map[string]string{"service": service, "username": "e"}, ""); err != nil {
+		t.Fatalf("creating an empty secret: %v", err)
 	}
 }

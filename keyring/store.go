@@ -111,7 +111,9 @@ func (s *Store) Describe() string {
 
 func (s *Store) describeKeychain() string { return keychainName }
 
-func (s *Store) newCaller() *caller { return &caller{kr: s.kr, service: s.service} }
+func (s *Store) newCaller() *caller {
+	return &caller{kr: s.kr, service: s.service, callState: &callState{}}
+}
 
 // withTimeout applies the store's timeout to a context without a deadline.
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -163,7 +165,15 @@ func (s *Store) Probe(ctx context.Context) error {
 func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	c := s.newCaller()
+	if _, ok := s.kr.(itemKeyring); ok {
+		return s.get2(ctx, key)
+	}
+	return s.getIndexed(ctx, s.newCaller(), key)
+}
+
+// getIndexed is Get by the index: it reads the index, then the entry's
+// items by the names the index gives.
+func (s *Store) getIndexed(ctx context.Context, c *caller, key helper.Key) (helper.Credentials, error) {
 	var missedGen uint64
 	for {
 		idx, err := s.readIndex(ctx, c)
@@ -224,7 +234,13 @@ func (s *Store) readSecret(ctx context.Context, c *caller, key helper.Key, e ent
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	idx, err := s.readIndex(ctx, s.newCaller())
+	var idx *index
+	var err error
+	if _, ok := s.kr.(itemKeyring); ok {
+		idx, err = s.readIndex2(ctx, s.newCaller())
+	} else {
+		idx, err = s.readIndex(ctx, s.newCaller())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -367,6 +383,9 @@ func (s *Store) write(ctx context.Context, key helper.Key, c *helper.Credentials
 		lock.Unlock()
 	}()
 
+	if _, ok := s.kr.(itemKeyring); ok {
+		return s.write2(ctx, cl, key, c, doing)
+	}
 	idx, err := s.readIndex(ctx, cl)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ package keyring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	dbus "github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
+	ss "github.com/zalando/go-keyring/secret_service"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
 )
@@ -169,6 +171,126 @@ func (systemKeyring) Diagnose(ctx context.Context) error {
 	}
 	if locked {
 		return helper.WithHint(fmt.Errorf("%w: the Secret Service keyring %s is locked", ErrLocked, coll), unlockHint)
+	}
+	return nil
+}
+
+// The Secret Service's item calls, on the collection go-keyring uses, for
+// layout 2 (itemKeyring). Each one does what go-keyring does before any
+// call (find the login collection, else the default alias, and unlock it,
+// which may show a prompt on a desktop), then its own calls.
+
+const ssItemInterface = "org.freedesktop.Secret.Item"
+
+var _ itemKeyring = systemKeyring{}
+
+// openCollection connects as go-keyring does and unlocks its collection.
+func openCollection() (*ss.SecretService, dbus.BusObject, error) {
+	if _, err := sessionBusAddress(); err != nil {
+		return nil, nil, err
+	}
+	svc, err := ss.NewSecretService()
+	if err != nil {
+		return nil, nil, err
+	}
+	coll := svc.GetLoginCollection()
+	if err := svc.Unlock(coll.Path()); err != nil {
+		return nil, nil, err
+	}
+	return svc, coll, nil
+}
+
+// isGone reports whether err says that an item does not exist (any more).
+func isGone(err error) bool {
+	var e dbus.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Name {
+	case "org.freedesktop.Secret.Error.NoSuchObject", "org.freedesktop.DBus.Error.UnknownObject",
+		"org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.UnknownInterface":
+		return true
+	}
+	return false
+}
+
+func (systemKeyring) Search(queries ...map[string]string) ([][]Item, error) {
+	svc, coll, err := openCollection()
+	if err != nil {
+		return nil, err
+	}
+	res := make([][]Item, len(queries))
+	for i, q := range queries {
+		paths, err := svc.SearchItems(coll, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			var attrs map[string]string
+			err := svc.Object(ssName, p).Call(dbusPropertiesGet, 0, ssItemInterface, "Attributes").Store(&attrs)
+			if isGone(err) {
+				continue // removed since the search
+			}
+			if err != nil {
+				return nil, err
+			}
+			res[i] = append(res[i], Item{ID: string(p), Attrs: attrs})
+		}
+	}
+	return res, nil
+}
+
+func (systemKeyring) Secrets(ids []string) (map[string]string, error) {
+	if _, err := sessionBusAddress(); err != nil {
+		return nil, err
+	}
+	svc, err := ss.NewSecretService()
+	if err != nil {
+		return nil, err
+	}
+	session, err := svc.OpenSession()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = svc.Close(session) }()
+	paths := make([]dbus.ObjectPath, len(ids))
+	for i, id := range ids {
+		paths[i] = dbus.ObjectPath(id)
+	}
+	var got map[dbus.ObjectPath]ss.Secret
+	if err := svc.Object(ssName, ssPath).Call(ssInterface+".GetSecrets", 0, paths, session.Path()).Store(&got); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(got))
+	for p, sec := range got {
+		out[string(p)] = string(sec.Value)
+	}
+	return out, nil
+}
+
+func (systemKeyring) Create(label string, attrs map[string]string, secret string) error {
+	svc, coll, err := openCollection()
+	if err != nil {
+		return err
+	}
+	session, err := svc.OpenSession()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = svc.Close(session) }()
+	return svc.CreateItem(coll, label, attrs, ss.NewSecret(session.Path(), secret))
+}
+
+func (systemKeyring) Remove(id string) error {
+	if _, err := sessionBusAddress(); err != nil {
+		return err
+	}
+	svc, err := ss.NewSecretService()
+	if err != nil {
+		return err
+	}
+	if err := svc.Delete(dbus.ObjectPath(id)); err != nil && !isGone(err) {
+		return err
 	}
 	return nil
 }
