@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -84,6 +85,9 @@ type Options struct {
 type Store struct {
 	opts Options
 	path string
+
+	keysMu sync.Mutex
+	keys   *keys // loaded once, see loadKeys
 }
 
 var _ helper.Store = (*Store)(nil)
