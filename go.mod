@@ -54,5 +54,6 @@ require (
 require github.com/zitadel/oidc/v3 v3.52.0
 
 // Test-only: bcrypt for the htpasswd files of the real registries that
-// tests/registry starts (age already brings this module into the build).
+// tests/registry and tests/e2e start (internal/testutil/registryfixture,
+// which only tests import; age already brings this module into the build).
 require golang.org/x/crypto v0.55.0

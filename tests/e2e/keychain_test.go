@@ -218,7 +218,7 @@ func (s *secretService) waitUnlocked(ctx context.Context, p *process) error {
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("gnome-keyring-daemon exited: %v%s", p.err, s.logs())
+			return fmt.Errorf("gnome-keyring-daemon exited: %v%s", p.Err(), s.logs())
 		}
 		select {
 		case <-ctx.Done():

@@ -78,7 +78,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "registry tests: failed to start the servers:", err)
 		return 1
 	}
-	defer fx.close()
+	defer fx.Close()
 	return m.Run()
 }
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/registryfixture"
 )
 
 // sandbox is one test's environment for the binary: its own HOME, config
@@ -27,7 +29,7 @@ func newSandbox(t *testing.T, f *fixture) *sandbox {
 	t.Helper()
 	dir := t.TempDir()
 	var env []string
-	for _, kv := range withoutProxies(os.Environ()) {
+	for _, kv := range registryfixture.ServerEnv() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_") || name == "DOCKER_CONFIG" || name == "SSL_CERT_DIR" {
 			continue
@@ -46,7 +48,7 @@ func newSandbox(t *testing.T, f *fixture) *sandbox {
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"DOCKER_CREDENTIAL_NOTATION_STORE_DIR="+filepath.Join(dir, "store"),
 		"DOCKER_CREDENTIAL_NOTATION_CERTS_DIRS="+certsD,
-		"SSL_CERT_FILE="+f.caFile,
+		"SSL_CERT_FILE="+f.CAFile,
 		// No keychain: backend auto picks the encrypted file.
 		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(dir, "no-session-bus"),
 	)
@@ -124,14 +126,14 @@ func TestCheck(t *testing.T) {
 		wantMethod string
 	}{
 		{
-			name: "basic", host: func() string { return f.basicHost },
+			name: "basic", host: func() string { return f.BasicHost },
 			wantScheme: "Basic", wantRealm: func() string { return basicRealm }, wantMethod: "Basic credentials on every request",
 		},
 		{
 			// The contrib token server has no password grant: the OAuth2
 			// POST fails with 400 and the flow falls back to the GET.
-			name: "token", host: func() string { return f.tokenHost },
-			wantScheme: "Bearer", wantRealm: func() string { return "https://" + f.tokenHost + "/token/" },
+			name: "token", host: func() string { return f.TokenHost },
+			wantScheme: "Bearer", wantRealm: func() string { return "https://" + f.TokenHost + "/token/" },
 			wantSvc: tokenService, wantMethod: "token GET with Basic credentials",
 		},
 	}
@@ -141,7 +143,7 @@ func TestCheck(t *testing.T) {
 			host := tt.host()
 			t.Run("right password", func(t *testing.T) {
 				s := newSandbox(t, f)
-				s.store(t, host, testUser, f.password)
+				s.store(t, host, testUser, f.Password)
 				rep, r := s.check(t, host)
 				if r.Code != 0 || !rep.Authenticated || rep.Failure != "" {
 					t.Fatalf("check: exit %d, report %+v\nstderr: %s", r.Code, rep, r.Stderr)
@@ -162,7 +164,7 @@ func TestCheck(t *testing.T) {
 				if h.Code != 0 {
 					t.Errorf("human check: exit %d", h.Code)
 				}
-				if strings.Contains(h.Stdout+h.Stderr, f.password) {
+				if strings.Contains(h.Stdout+h.Stderr, f.Password) {
 					t.Error("the report shows the password")
 				}
 			})
@@ -209,7 +211,7 @@ func TestCheck(t *testing.T) {
 func TestToken(t *testing.T) {
 	f := requireFixture(t)
 	s := newSandbox(t, f)
-	s.store(t, f.tokenHost, testUser, f.password)
+	s.store(t, f.TokenHost, testUser, f.Password)
 	tests := []struct {
 		scope     string
 		wantActs  []string
@@ -224,7 +226,7 @@ func TestToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scope, func(t *testing.T) {
-			r := s.run(t, "", "token", f.tokenHost, "--scope", tt.scope)
+			r := s.run(t, "", "token", f.TokenHost, "--scope", tt.scope)
 			if r.Code != 0 || r.Stderr != "" {
 				t.Fatalf("token: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 			}
@@ -235,7 +237,7 @@ func TestToken(t *testing.T) {
 			if got := grantedActions(t, tok, tt.tryRepo); strings.Join(got, ",") != strings.Join(tt.wantActs, ",") {
 				t.Errorf("token grants %q on %s, want %q", got, tt.tryRepo, tt.wantActs)
 			}
-			status, body := f.get(t, f.tokenHost, "/v2/"+tt.tryRepo+"/tags/list", tok)
+			status, body := f.get(t, f.TokenHost, "/v2/"+tt.tryRepo+"/tags/list", tok)
 			switch {
 			case tt.wantNot40 && status == http.StatusOK:
 			case tt.wantNot40 && status == http.StatusNotFound && strings.Contains(body, "NAME_UNKNOWN"):
@@ -246,22 +248,22 @@ func TestToken(t *testing.T) {
 		})
 	}
 	t.Run("flags before the registry", func(t *testing.T) {
-		r := s.run(t, "", "token", "--scope", "repository:alice/repo:pull", "--timeout", "10s", f.tokenHost)
+		r := s.run(t, "", "token", "--scope", "repository:alice/repo:pull", "--timeout", "10s", f.TokenHost)
 		if r.Code != 0 || strings.Count(r.Stdout, "\n") != 1 {
 			t.Fatalf("token: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 		}
 	})
 	t.Run("Basic registry has no token", func(t *testing.T) {
-		s.store(t, f.basicHost, testUser, f.password)
-		r := s.run(t, "", "token", f.basicHost, "--scope", "repository:alice/repo:pull")
+		s.store(t, f.BasicHost, testUser, f.Password)
+		r := s.run(t, "", "token", f.BasicHost, "--scope", "repository:alice/repo:pull")
 		if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, "uses Basic authentication, which has no token") {
 			t.Errorf("token on the Basic registry: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		s := newSandbox(t, f)
-		s.store(t, f.tokenHost, testUser, "not-the-password")
-		r := s.run(t, "", "token", f.tokenHost, "--scope", "repository:alice/repo:pull")
+		s.store(t, f.TokenHost, testUser, "not-the-password")
+		r := s.run(t, "", "token", f.TokenHost, "--scope", "repository:alice/repo:pull")
 		if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, "answered 401 Unauthorized") {
 			t.Errorf("exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 		}
@@ -273,14 +275,14 @@ func TestToken(t *testing.T) {
 // OAuth2 POST with grant_type=refresh_token.
 func TestRefreshToken(t *testing.T) {
 	f := requireFixture(t)
-	rt, err := f.refreshToken(context.Background())
+	rt, err := f.RefreshToken(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := newSandbox(t, f)
-	s.store(t, f.tokenHost, "<token>", rt)
+	s.store(t, f.TokenHost, "<token>", rt)
 
-	rep, r := s.check(t, f.tokenHost)
+	rep, r := s.check(t, f.TokenHost)
 	if r.Code != 0 || !rep.Authenticated || rep.Method != "OAuth2 POST, refresh_token grant" || rep.Service != tokenService {
 		t.Fatalf("check: exit %d, report %+v\nstderr: %s", r.Code, rep, r.Stderr)
 	}
@@ -288,7 +290,7 @@ func TestRefreshToken(t *testing.T) {
 		t.Errorf("expires in %d s, want the token server's 900", rep.ExpiresIn)
 	}
 
-	tr := s.run(t, "", "token", f.tokenHost, "--scope", "repository:alice/repo:pull,push")
+	tr := s.run(t, "", "token", f.TokenHost, "--scope", "repository:alice/repo:pull,push")
 	if tr.Code != 0 {
 		t.Fatalf("token: exit %d: %s", tr.Code, tr.Stderr)
 	}
@@ -296,13 +298,13 @@ func TestRefreshToken(t *testing.T) {
 	if got := grantedActions(t, tok, "alice/repo"); strings.Join(got, ",") != "pull,push" {
 		t.Errorf("token grants %q", got)
 	}
-	if status, body := f.get(t, f.tokenHost, "/v2/alice/repo/tags/list", tok); status == http.StatusUnauthorized {
+	if status, body := f.get(t, f.TokenHost, "/v2/alice/repo/tags/list", tok); status == http.StatusUnauthorized {
 		t.Errorf("the registry refused the token: %d %s", status, body)
 	}
 
 	// The token server echoes the same refresh token: nothing to write
 	// back, and the stored credential is unchanged.
-	g := s.run(t, f.tokenHost, "get")
+	g := s.run(t, f.TokenHost, "get")
 	var cred struct{ Username, Secret string }
 	if err := json.Unmarshal([]byte(g.Stdout), &cred); err != nil || cred.Username != "<token>" || cred.Secret != rt {
 		t.Errorf("stored credential after the exchange: %s (%v)", g.Stdout, err)
@@ -310,8 +312,8 @@ func TestRefreshToken(t *testing.T) {
 
 	t.Run("unknown refresh token", func(t *testing.T) {
 		s := newSandbox(t, f)
-		s.store(t, f.tokenHost, "<token>", "not-a-refresh-token")
-		rep, r := s.check(t, f.tokenHost)
+		s.store(t, f.TokenHost, "<token>", "not-a-refresh-token")
+		rep, r := s.check(t, f.TokenHost)
 		if r.Code != 1 || rep.Failure != "rejected" || !strings.Contains(rep.Reason, "invalid refresh token") {
 			t.Errorf("check: exit %d, report %+v", r.Code, rep)
 		}
@@ -335,15 +337,15 @@ func TestTransportSecurity(t *testing.T) {
 		}
 	}
 	untrusted := &sandbox{env: env}
-	untrusted.store(t, f.tokenHost, testUser, f.password)
-	r := untrusted.run(t, "", "check", f.tokenHost)
+	untrusted.store(t, f.TokenHost, testUser, f.Password)
+	r := untrusted.run(t, "", "check", f.TokenHost)
 	if r.Code != 1 || !strings.Contains(r.Stdout, "certificate") {
 		t.Errorf("untrusted CA: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 	}
 	// A registry that is not on loopback, named with http://, is refused
 	// without a connection (registry.invalid does not resolve; the refusal
 	// comes first).
-	s.store(t, "registry.invalid", testUser, f.password)
+	s.store(t, "registry.invalid", testUser, f.Password)
 	r = s.run(t, "", "token", "http://registry.invalid", "--scope", "repository:alice/repo:pull", "--timeout", "2s")
 	if r.Code != 1 || r.Stdout != "" {
 		t.Errorf("plain HTTP: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
@@ -359,7 +361,7 @@ func (f *fixture) get(t *testing.T, host, path, token string) (int, string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := f.httpClient().Do(req)
+	resp, err := f.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

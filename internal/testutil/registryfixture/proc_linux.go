@@ -1,4 +1,4 @@
-package registry
+package registryfixture
 
 import (
 	"os/exec"
@@ -6,19 +6,19 @@ import (
 	"time"
 )
 
-// setProcAttr starts a server in its own process group, killed with the
+// setProcAttr starts a process in its own process group, killed with the
 // test binary should that die first.
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 // stopProcess sends SIGTERM to the process group, then SIGKILL after 5 s.
-func stopProcess(p *process) {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+func stopProcess(p *Process) {
+	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
 }
