@@ -221,14 +221,18 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 // (a writer's rename leaves it whole), its header is decrypted and its final
 // chunk authenticated. It returns nil if the store file does not exist.
 func (s *Store) openPlain() (*plainText, func(), error) {
-	f, size, err := s.openFile()
-	if err != nil || f == nil {
+	// The key first, so that the file is open (which on Windows keeps a
+	// writer from replacing it) only while it is read.
+	if ok, err := s.statFile(); err != nil || !ok {
 		return nil, nil, err
 	}
 	k, err := s.loadKeys(false)
 	if err != nil {
-		f.Close()
 		return nil, nil, s.keyError(err)
+	}
+	f, size, err := s.openFile()
+	if err != nil || f == nil {
+		return nil, nil, err
 	}
 	p, err := s.decrypt(f, size, k)
 	if err != nil {
@@ -249,30 +253,40 @@ func (s *Store) keyError(err error) error {
 	return err
 }
 
-// openFile opens the store file and returns its size, or nil if it does
-// not exist.
-func (s *Store) openFile() (*os.File, int64, error) {
+// statFile reports whether the store file exists, refusing one that is not
+// a regular file.
+func (s *Store) statFile() (bool, error) {
 	fi, err := os.Lstat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, 0, nil
+		return false, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
+		return false, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
 	if fi.Mode()&os.ModeSymlink != 0 {
-		return nil, 0, helper.WithHint(
+		return false, helper.WithHint(
 			fmt.Errorf("refusing to use credential store %s: it is a symbolic link", s.path),
 			"point DOCKER_CREDENTIAL_NOTATION_STORE_DIR at the directory that holds the real file instead")
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("refusing to use credential store %s: not a regular file", s.path)
+		return false, fmt.Errorf("refusing to use credential store %s: not a regular file", s.path)
+	}
+	return true, nil
+}
+
+// openFile opens the store file and returns its size, or nil if it does
+// not exist.
+func (s *Store) openFile() (*os.File, int64, error) {
+	if ok, err := s.statFile(); err != nil || !ok {
+		return nil, 0, err
 	}
 	f, err := os.Open(s.path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
 	// The size of what was opened: the path may have been replaced since.
-	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
 			err = errors.New("not a regular file")
@@ -357,8 +371,12 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 	if err != nil {
 		return err
 	}
+	// The old file is closed before the new one is renamed over it
+	// (Windows refuses to replace an open file).
+	closeOld := func() {}
 	if f != nil {
-		defer f.Close()
+		closeOld = sync.OnceFunc(func() { f.Close() })
+		defer closeOld()
 	}
 	k, err := s.loadKeys(f == nil)
 	if err != nil {
@@ -374,7 +392,7 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 	if err != nil {
 		return err
 	}
-	switch err = s.merge(p, k, key.String(), put); {
+	switch err = s.merge(p, k, key.String(), put, closeOld); {
 	case err == errNotFound:
 		return notFound
 	case errors.As(err, new(*payloadError)):
@@ -387,6 +405,7 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 	if err != nil {
 		return s.readError(err)
 	}
+	closeOld()
 	doc, err := parseDocument(plain)
 	if err != nil {
 		return s.contentError(err)
@@ -450,7 +469,9 @@ func (s *Store) writeStore(k *keys, fill func(io.Writer) error) error {
 // Every line is checked as it is copied (see eachLine) and the line count
 // against the header; a plaintext that fails (a hand edit that kept the
 // header) returns errNotCanonical before anything is renamed into place.
-func (s *Store) merge(p *plainText, k *keys, key string, put *entry) error {
+//
+// closeOld is called once the old file has been read through.
+func (s *Store) merge(p *plainText, k *keys, key string, put *entry, closeOld func()) error {
 	l, err := p.readLayout()
 	if err != nil {
 		return err
@@ -541,6 +562,7 @@ func (s *Store) merge(p *plainText, k *keys, key string, put *entry) error {
 		if bw.n != n {
 			return fmt.Errorf("internal error: wrote %d bytes of entries, the header says %d", bw.n, n)
 		}
+		closeOld()
 		_, err = w.Write(canonicalTail)
 		return err
 	})
