@@ -70,6 +70,7 @@ test: tools peers ## run every test (the README's and CI's test command)
 	@PATH="$(TEST_PATH)" E2E_RESULTS="$(E2E_RESULTS)" $(GO) test $(GOTESTFLAGS) ./...
 	@$(MAKE) --no-print-directory test-keychain
 	@$(MAKE) --no-print-directory smoke-deb
+	@$(MAKE) --no-print-directory release-check
 
 .PHONY: peers
 peers: ## install the end-to-end peers (registry, token server, docker, notation, oras, crane, regctl, skopeo), pinned, cached outside the checkout
@@ -96,6 +97,10 @@ package: ## build the .deb and .rpm into dist/packages with a pinned nfpm (packa
 .PHONY: smoke-deb
 smoke-deb: ## build the .deb, install it with dpkg, smoke-test /usr/bin/docker-credential-notation, purge it (root and dpkg only; skipped otherwise)
 	VERSION=$(VERSION) packaging/smoke-deb.sh
+
+.PHONY: release-check
+release-check: ## load packaging/goreleaser.yaml with goreleaser's strict config loader and check its platforms, build flags and packages
+	cd packaging/goreleasercheck && $(GO) run . ../goreleaser.yaml
 
 .PHONY: test-keychain
 test-keychain: ## the keychain backend's tests against a real gnome-keyring on a private D-Bus session (-p 1: they share one keyring, and some lock or stop it)
