@@ -190,8 +190,16 @@ func newOnboardingRow(t *testing.T) *row {
 			t.Fatal(err)
 		}
 	}
+	// docker picks a default helper when docker-credential-secretservice (or
+	// pass and docker-credential-pass) is on PATH and no helper is
+	// configured; the user here has none, so that docker login writes
+	// plaintext.
 	path := append([]string{shimDir}, peers.dirs...)
-	path = append(path, os.Getenv("PATH"))
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		if !fileExists(filepath.Join(d, "docker-credential-secretservice")) && !fileExists(filepath.Join(d, "docker-credential-pass")) {
+			path = append(path, d)
+		}
+	}
 	r.env = append(clientBaseEnv(),
 		"PATH="+strings.Join(path, string(os.PathListSeparator)),
 		"HOME="+r.home,
@@ -357,4 +365,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
