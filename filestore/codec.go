@@ -18,10 +18,18 @@ import (
 //
 // One entry per line, sorted by key; "layout" gives the number of entry lines
 // and their length in bytes. A JSON string cannot hold a raw newline, so in
-// such a body a line that starts with a quoted key is always one entry. Only
-// a body whose line count and length match the layout is read line by line;
-// anything else (a file edited by hand, then re-encrypted with age) is read
-// with a full parse, and rewritten canonically on the next write.
+// such a body a line that starts with a quoted key is always one entry.
+//
+// A plaintext whose header, length (from the age file's size) and closing
+// line match that layout is read line by line (plain.go) without reading
+// the rest: a get reads a few lines found by binary search, a list and a
+// write read them all. Every line read must be exactly as the store writes
+// it (scanLine), and the lines read in order must have increasing keys; a
+// list and a write also check the line count. Anything else (a file edited
+// by hand, then re-encrypted with age) is read with a full parse and
+// rewritten canonically on the next write. A hand edit that keeps the
+// header and the exact length but breaks lines that a get does not read
+// can mislead that get; the next list or write finds it.
 
 const (
 	canonicalPrefix = `{"version":1,"layout":{"lines":`

@@ -9,7 +9,10 @@
 //
 // where <key> is [helper.Key] of the server URL and serverURL is the server URL
 // as the client stored it. The store writes one entry per line, sorted by key
-// (see codec.go), so that a get parses one line rather than every entry.
+// (see codec.go), so that a get decrypts and parses a few lines found by
+// binary search rather than every entry, and a write streams the old file
+// into the new one changing one line (see plain.go); nothing holds the whole
+// store in memory.
 //
 // Reads take no lock: every write replaces the file atomically (a temporary
 // file in the same directory, fsynced, then renamed), so a reader sees either
