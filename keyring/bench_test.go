@@ -15,6 +15,10 @@ func seed(b *testing.B, s *Store, n int) {
 	b.Helper()
 	c := s.newCaller()
 	ctx := context.Background()
+	if _, ok := s.kr.(itemKeyring); ok {
+		seed2(b, s, n)
+		return
+	}
 	entries := make(map[string]entry, n)
 	for i := range n {
 		u := fmt.Sprintf("registry-%04d.example.com", i)
@@ -30,6 +34,32 @@ func seed(b *testing.B, s *Store, n int) {
 		b.Fatal(err)
 	}
 	if err := c.set(ctx, indexUser, rootHeaderLine(1, 1)+doc); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// seed2 is seed for layout 2: one item per secret, with its attributes,
+// then the root.
+func seed2(b *testing.B, s *Store, n int) {
+	c := s.newCaller()
+	ctx := context.Background()
+	entries := make(map[string]entry, n)
+	last := ""
+	for i := range n {
+		u := fmt.Sprintf("registry-%04d.example.com", i)
+		last = nameKey(u)
+		attrs := map[string]string{attrService: s.service, attrUser: entryUser(last, 1, 1, 1), attrKey: last, attrGen: "1",
+			attrServer: u, attrAccount: "user" + fmt.Sprint(i)}
+		if err := c.create(ctx, attrs, strings.Repeat("s", 40)); err != nil {
+			b.Fatal(err)
+		}
+		entries[u] = entry{ServerURL: u, Username: "user" + fmt.Sprint(i), Gen: 1, Parts: 1}
+	}
+	root, err := encodeRoot2(1, entries)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.create(ctx, map[string]string{attrService: s.service, attrUser: indexUser, attrGen: "1", attrLast: last}, root); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -73,6 +103,14 @@ func BenchmarkFake(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
 			f := newFake("linux")
+			s, err := New(Options{Dir: b.TempDir(), Keyring: f})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchStore(b, s, n)
+		})
+		b.Run(fmt.Sprintf("layout2/entries=%d", n), func(b *testing.B) {
+			f := newItemFake()
 			s, err := New(Options{Dir: b.TempDir(), Keyring: f})
 			if err != nil {
 				b.Fatal(err)

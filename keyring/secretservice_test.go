@@ -492,12 +492,12 @@ func restartKeyring(t *testing.T) {
 }
 
 // BenchmarkSecretService measures Get, List and Put against the real
-// gnome-keyring, with 1 and 1000 entries:
+// gnome-keyring, with 1, 100 and 1000 entries:
 //
-//	scripts/with-secret-service.sh go test -run '^$' -bench SecretService ./keyring/
+//	scripts/with-secret-service.sh go test -run '^$' -bench SecretService -benchtime 20x ./keyring/
 func BenchmarkSecretService(b *testing.B) {
 	requireSecretService(b)
-	for _, n := range []int{1, 1000} {
+	for _, n := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
 			s, err := New(Options{Dir: b.TempDir(), Service: testService(b)})
 			if err != nil {
@@ -562,4 +562,78 @@ func TestSecretServiceItemCalls(t *testing.T) {
 	if err := kr.Create(itemLabel(service, "e"), map[string]string{"service": service, "username": "e"}, ""); err != nil {
 		t.Fatalf("creating an empty secret: %v", err)
 	}
+}
+
+// BenchmarkSecretServiceCalls measures the D-Bus calls that Get makes, one
+// by one, against gnome-keyring holding 1000 entries of layout 2, to show
+// where the time of a Get goes:
+//
+//	scripts/with-secret-service.sh go test -run '^$' -bench SecretServiceCalls -benchtime 20x ./keyring/
+func BenchmarkSecretServiceCalls(b *testing.B) {
+	requireSecretService(b)
+	s, err := New(Options{Dir: b.TempDir(), Service: testService(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seed2(b, s, 1000)
+	svc, coll, err := openCollection()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyQuery := map[string]string{attrService: s.service, attrKey: "registry-0000.example.com"}
+	paths, err := svc.SearchItems(coll, keyQuery)
+	if err != nil || len(paths) != 1 {
+		b.Fatal(paths, err)
+	}
+	b.Run("Collections+Unlock", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := openCollection(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("SearchItems/key", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.SearchItems(coll, keyQuery); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("SearchItems/root", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.SearchItems(coll, s.rootQuery()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("SearchItems/service+username", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.SearchItems(coll, s.userQuery("registry-0000.example.com #1")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Attributes", func(b *testing.B) {
+		for b.Loop() {
+			var attrs map[string]string
+			if err := svc.Object(ssName, paths[0]).Call(dbusPropertiesGet, 0, ssItemInterface, "Attributes").Store(&attrs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Secrets", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := (systemKeyring{}).Secrets([]string{string(paths[0])}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Get", func(b *testing.B) {
+		k := key(b, "registry-0000.example.com")
+		for b.Loop() {
+			if _, err := s.Get(context.Background(), k); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -214,20 +214,59 @@ func isGone(err error) bool {
 	return false
 }
 
+// Search makes its calls at once rather than one after the other: on a
+// busy machine each round trip to the Secret Service costs a wakeup of
+// dbus-daemon and of gnome-keyring-daemon, and a Get pays for every one.
+// It asks the "login" collection whether it is locked alongside the
+// searches; if there is no such collection, or it is locked, it does what
+// go-keyring does instead (the default alias, and Unlock, which may prompt).
 func (systemKeyring) Search(queries ...map[string]string) ([][]Item, error) {
-	svc, coll, err := openCollection()
+	if _, err := sessionBusAddress(); err != nil {
+		return nil, err
+	}
+	conn, err := dbus.SessionBus()
 	if err != nil {
 		return nil, err
 	}
-	res := make([][]Item, len(queries))
+	coll := conn.Object(ssName, ssLoginCollection)
+	lockedCall := coll.Go(dbusPropertiesGet, 0, nil, ssCollection, "Locked")
+	calls := make([]*dbus.Call, len(queries))
 	for i, q := range queries {
-		paths, err := svc.SearchItems(coll, q)
+		calls[i] = coll.Go(ssCollection+".SearchItems", 0, nil, q)
+	}
+	var locked bool
+	lerr := (<-lockedCall.Done).Store(&locked)
+	for _, c := range calls {
+		<-c.Done
+	}
+	if lerr != nil || locked {
+		svc, coll, err := openCollection()
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range paths {
+		for i, q := range queries {
+			calls[i] = coll.Go(ssCollection+".SearchItems", 0, nil, q)
+			<-calls[i].Done
+		}
+		conn = svc.Conn
+	}
+	paths := make([][]dbus.ObjectPath, len(queries))
+	var attrCalls []*dbus.Call
+	for i, c := range calls {
+		if err := c.Store(&paths[i]); err != nil {
+			return nil, err
+		}
+		for _, p := range paths[i] {
+			attrCalls = append(attrCalls, conn.Object(ssName, p).Go(dbusPropertiesGet, 0, nil, ssItemInterface, "Attributes"))
+		}
+	}
+	res := make([][]Item, len(queries))
+	n := 0
+	for i := range queries {
+		for _, p := range paths[i] {
 			var attrs map[string]string
-			err := svc.Object(ssName, p).Call(dbusPropertiesGet, 0, ssItemInterface, "Attributes").Store(&attrs)
+			err := (<-attrCalls[n].Done).Store(&attrs)
+			n++
 			if isGone(err) {
 				continue // removed since the search
 			}
@@ -244,21 +283,24 @@ func (systemKeyring) Secrets(ids []string) (map[string]string, error) {
 	if _, err := sessionBusAddress(); err != nil {
 		return nil, err
 	}
-	svc, err := ss.NewSecretService()
+	conn, err := dbus.SessionBus()
 	if err != nil {
 		return nil, err
 	}
-	session, err := svc.OpenSession()
-	if err != nil {
+	svc := conn.Object(ssName, ssPath)
+	var ignored dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call(ssInterface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
 		return nil, err
 	}
-	defer func() { _ = svc.Close(session) }()
+	// Closing needs no answer.
+	defer conn.Object(ssName, session).Go("org.freedesktop.Secret.Session.Close", dbus.FlagNoReplyExpected, nil)
 	paths := make([]dbus.ObjectPath, len(ids))
 	for i, id := range ids {
 		paths[i] = dbus.ObjectPath(id)
 	}
 	var got map[dbus.ObjectPath]ss.Secret
-	if err := svc.Object(ssName, ssPath).Call(ssInterface+".GetSecrets", 0, paths, session.Path()).Store(&got); err != nil {
+	if err := svc.Call(ssInterface+".GetSecrets", 0, paths, session).Store(&got); err != nil {
 		return nil, err
 	}
 	out := make(map[string]string, len(got))
