@@ -70,7 +70,6 @@ test: tools peers ## run every test (the README's and CI's test command)
 	@PATH="$(TEST_PATH)" E2E_RESULTS="$(E2E_RESULTS)" $(GO) test $(GOTESTFLAGS) ./...
 	@$(MAKE) --no-print-directory test-keychain
 	@$(MAKE) --no-print-directory smoke-deb
-	@$(MAKE) --no-print-directory release-check
 
 .PHONY: peers
 peers: ## install the end-to-end peers (registry, token server, docker, notation, oras, crane, regctl, skopeo), pinned, cached outside the checkout
@@ -99,6 +98,8 @@ smoke-deb: ## build the .deb, install it with dpkg, smoke-test /usr/bin/docker-c
 	VERSION=$(VERSION) packaging/smoke-deb.sh
 
 .PHONY: release-check
+# Not part of make test: on a fresh machine it downloads about 190 MB of
+# goreleaser's modules (6.4 min measured, cold caches, loaded 2-core machine).
 release-check: ## load packaging/goreleaser.yaml with goreleaser's strict config loader and check its platforms, build flags and packages
 	cd packaging/goreleasercheck && $(GO) run . ../goreleaser.yaml
 
