@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
 # install-system-deps.sh installs the Debian packages the tests need: a real
-# Secret Service to test the keychain backend against (dbus, gnome-keyring)
-# and secret-tool to inspect it (libsecret-tools). It does nothing when they
-# are already there; it needs root (or sudo) and apt-get otherwise.
+# Secret Service to test the keychain backend against (dbus, gnome-keyring),
+# secret-tool to inspect it (libsecret-tools), and a C compiler with the C
+# library's headers (gcc, libc6-dev) for `go test -race`, which needs cgo. It
+# does nothing when they are already there; it needs root (or sudo) and
+# apt-get otherwise.
 #
 # Usage: scripts/install-system-deps.sh
 set -euo pipefail
 
 log() { printf 'install-system-deps: %s\n' "$*" >&2; }
 
-# command | Debian package providing it
+# command (or, starting with /, a file) | Debian package providing it
 needs=(
 	"dbus-run-session|dbus"
 	"dbus-send|dbus"
 	"gnome-keyring-daemon|gnome-keyring"
 	"secret-tool|libsecret-tools"
+	"gcc|gcc"
+	"/usr/include/stdlib.h|libc6-dev"
 )
 missing=()
 for n in "${needs[@]}"; do
 	IFS='|' read -r cmd pkg <<<"$n"
-	command -v "$cmd" >/dev/null || missing+=("$pkg")
+	if [[ $cmd == /* ]]; then
+		[[ -e $cmd ]] || missing+=("$pkg")
+	else
+		command -v "$cmd" >/dev/null || missing+=("$pkg")
+	fi
 done
 if ((${#missing[@]} == 0)); then
-	log "dbus, gnome-keyring and libsecret-tools are installed"
+	log "dbus, gnome-keyring, libsecret-tools, gcc and libc6-dev are installed"
 	exit 0
 fi
 # Unique package names.
