@@ -22,6 +22,12 @@ func FuzzParseFile(f *testing.F) {
 		`{"BACKEND":"auto"}`,
 		`[{"backend":"file"}]`,
 		``,
+		`{"registries":{"https://registry.example.com":{"issuer":"https://idp.example.com/","clientID":"cli","scopes":["openid","offline_access"],"username":"oauth2","timeout":"10s"}}}`,
+		`{"registries":{"registry.example.com:5000":{"tokenURL":"http://10.0.0.1/token","clientID":"c","clientSecretEnv":"IDP_SECRET","insecure":true}}}`,
+		`{"registries":{"r.example.com":{"clientID":"c","clientSecret":"s"}}}`,
+		`{"registries":{"r.example.com":{"clientID":"c","timeout":"-1s"}}}`,
+		`{"registries":{"":{"clientID":"c"}}}`,
+		`{"registries":{"https://user:pw@r.example.com":{"clientID":"c"}}}`,
 	} {
 		f.Add([]byte(s))
 	}

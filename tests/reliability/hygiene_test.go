@@ -23,10 +23,8 @@ const hygieneSecret = "HYGIENE-MARKER-e3b0c44298fc1c14"
 // any file below HOME or the store directory but the encrypted store, where
 // it is not in the clear either.
 //
-// Not covered: the argv and environment of child processes. The binary
-// starts none except age plugins (an identity of type AGE-PLUGIN-…), which
-// these tests do not install; the secret is only ever passed to a plugin
-// through its stdin by the age library.
+// The argv and environment of child processes (age plugins, the helper
+// that import --from-helper reads) are checked in children_test.go.
 func TestSecretHygiene(t *testing.T) {
 	other, err := age.GenerateX25519Identity()
 	if err != nil {
