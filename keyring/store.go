@@ -153,7 +153,13 @@ func (s *Store) Probe(ctx context.Context) error {
 			return fmt.Errorf("failed to reach the %s: %w", s.describeKeychain(), err)
 		}
 	}
-	_, err := s.newCaller().get(ctx, indexUser)
+	var err error
+	if _, ok := s.kr.(itemKeyring); ok {
+		// A search answers as well as a read, without the index's bytes.
+		_, err = s.newCaller().search(ctx, s.rootQuery())
+	} else {
+		_, err = s.newCaller().get(ctx, indexUser)
+	}
 	if err == nil || isNotFound(err) {
 		return nil
 	}

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	dbus "github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
@@ -279,6 +280,39 @@ func (systemKeyring) Search(queries ...map[string]string) ([][]Item, error) {
 	return res, nil
 }
 
+// plainSession is the Secret Service session that Secrets uses: opened
+// once per connection and kept (the Secret Service closes it when the
+// connection closes), which saves a Get a round trip to open it.
+var plainSession struct {
+	sync.Mutex
+	conn *dbus.Conn
+	path dbus.ObjectPath
+}
+
+// sessionOn returns the kept session on conn, opening it if needed; fresh
+// says whether it was just opened.
+func sessionOn(conn *dbus.Conn) (path dbus.ObjectPath, fresh bool, err error) {
+	plainSession.Lock()
+	defer plainSession.Unlock()
+	if plainSession.conn == conn && plainSession.path != "" {
+		return plainSession.path, false, nil
+	}
+	var ignored dbus.Variant
+	if err := conn.Object(ssName, ssPath).Call(ssInterface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &path); err != nil {
+		return "", false, err
+	}
+	plainSession.conn, plainSession.path = conn, path
+	return path, true, nil
+}
+
+func dropSession(path dbus.ObjectPath) {
+	plainSession.Lock()
+	defer plainSession.Unlock()
+	if plainSession.path == path {
+		plainSession.conn, plainSession.path = nil, ""
+	}
+}
+
 func (systemKeyring) Secrets(ids []string) (map[string]string, error) {
 	if _, err := sessionBusAddress(); err != nil {
 		return nil, err
@@ -287,27 +321,32 @@ func (systemKeyring) Secrets(ids []string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := conn.Object(ssName, ssPath)
-	var ignored dbus.Variant
-	var session dbus.ObjectPath
-	if err := svc.Call(ssInterface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
-		return nil, err
-	}
-	// Closing needs no answer.
-	defer conn.Object(ssName, session).Go("org.freedesktop.Secret.Session.Close", dbus.FlagNoReplyExpected, nil)
 	paths := make([]dbus.ObjectPath, len(ids))
 	for i, id := range ids {
 		paths[i] = dbus.ObjectPath(id)
 	}
-	var got map[dbus.ObjectPath]ss.Secret
-	if err := svc.Call(ssInterface+".GetSecrets", 0, paths, session).Store(&got); err != nil {
-		return nil, err
+	for {
+		session, fresh, err := sessionOn(conn)
+		if err != nil {
+			return nil, err
+		}
+		var got map[dbus.ObjectPath]ss.Secret
+		err = conn.Object(ssName, ssPath).Call(ssInterface+".GetSecrets", 0, paths, session).Store(&got)
+		if err != nil && !fresh {
+			// The kept session may be gone (a restarted Secret Service):
+			// open a new one and ask again, once.
+			dropSession(session)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]string, len(got))
+		for p, sec := range got {
+			out[string(p)] = string(sec.Value)
+		}
+		return out, nil
 	}
-	out := make(map[string]string, len(got))
-	for p, sec := range got {
-		out[string(p)] = string(sec.Value)
-	}
-	return out, nil
 }
 
 func (systemKeyring) Create(label string, attrs map[string]string, secret string) error {
