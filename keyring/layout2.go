@@ -553,6 +553,35 @@ func (s *Store) recover2(ctx context.Context, c *caller, r roots, gen uint64) er
 	return s.removeNamed(ctx, c, users, ids)
 }
 
+// begin2 starts a write of layout 2: it reads the state and finishes the
+// last write (recover2), or on a keychain of layout 1 runs its journal
+// (recoverJournal) and removes it. legacyGen is the generation up to which
+// entries have items of layout 1.
+func (s *Store) begin2(ctx context.Context, cl *caller, doing string) (st *state2, legacyGen uint64, err error) {
+	st, err = s.readState2(ctx, cl)
+	if err != nil {
+		return nil, 0, err
+	}
+	if st.roots.cur != nil {
+		legacyGen = st.roots.cur.legacy
+	} else {
+		// Layout 1 (or an empty keychain): finish its last write, then drop
+		// its journal, which nothing will read again.
+		lc := s.legacyCaller(cl)
+		if err := s.recoverJournal(ctx, lc, st.idx.Gen); err != nil {
+			return nil, 0, err
+		}
+		if err := lc.del(ctx, journalUser); err != nil && !isNotFound(err) {
+			return nil, 0, s.explain(ctx, doing, err)
+		}
+		legacyGen = st.idx.Gen // every entry so far has items of layout 1
+	}
+	if err := s.recover2(ctx, cl, st.roots, st.idx.Gen); err != nil {
+		return nil, 0, err
+	}
+	return st, legacyGen, nil
+}
+
 // write2 is write on layout 2, under the store lock:
 //
 //  1. Finish the last write (recover2), or on a keychain of layout 1, run
@@ -569,28 +598,11 @@ func (s *Store) recover2(ctx context.Context, c *caller, r roots, gen uint64) er
 // and items, which readers ignore (the newest root and the newest
 // committed generation win) and the next write removes.
 func (s *Store) write2(ctx context.Context, cl *caller, key helper.Key, c *helper.Credentials, doing string) error {
-	st, err := s.readState2(ctx, cl)
+	st, legacyGen, err := s.begin2(ctx, cl, doing)
 	if err != nil {
 		return err
 	}
 	lc := s.legacyCaller(cl)
-	legacyGen := uint64(0)
-	if st.roots.cur != nil {
-		legacyGen = st.roots.cur.legacy
-	} else {
-		// Layout 1 (or an empty keychain): finish its last write, then drop
-		// its journal, which nothing will read again.
-		if err := s.recoverJournal(ctx, lc, st.idx.Gen); err != nil {
-			return err
-		}
-		if err := lc.del(ctx, journalUser); err != nil && !isNotFound(err) {
-			return s.explain(ctx, doing, err)
-		}
-		legacyGen = st.idx.Gen // every entry so far has items of layout 1
-	}
-	if err := s.recover2(ctx, cl, st.roots, st.idx.Gen); err != nil {
-		return err
-	}
 
 	idx := st.idx
 	k := key.String()
@@ -666,16 +678,7 @@ func (s *Store) write2(ctx context.Context, cl *caller, key helper.Key, c *helpe
 	}
 	// Committed. What remains is cleaning up; should it fail, the next
 	// write finishes it, as the new root says.
-	var ids, users []string
-	if st.roots.cur != nil {
-		ids = append(ids, st.roots.cur.id)
-	}
-	if st.roots.legacy != nil {
-		ids = append(ids, st.roots.legacy.ID)
-		for i := 2; i <= idx.Parts; i++ {
-			users = append(users, indexPartUser(idx.Gen, i, idx.Parts))
-		}
-	}
+	ids, users := oldRoots(st)
 	if had {
 		users = append(users, entryUsers(name, old.Gen, old.Parts)...)
 	}

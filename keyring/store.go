@@ -363,31 +363,11 @@ func (s *Store) write(ctx context.Context, key helper.Key, c *helper.Credentials
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-
-	if err := os.MkdirAll(filepath.Dir(s.lockPath), 0o700); err != nil {
-		return fmt.Errorf("failed to create lock directory: %v", err)
-	}
-	lock, err := filelock.Acquire(ctx, s.lockPath)
-	if errors.Is(err, filelock.ErrTimeout) {
-		return helper.WithHint(fmt.Errorf("failed to %s: failed to lock the keychain store: %v", doing, err),
-			"another docker-credential-notation process is writing; retry, or look for a hung process")
-	}
+	cl, unlock, err := s.lock(ctx, doing)
 	if err != nil {
-		return fmt.Errorf("failed to %s: failed to lock the keychain store: %v", doing, err)
+		return err
 	}
-	cl := s.newCaller()
-	defer func() {
-		// A call abandoned at its deadline may still land: keep other
-		// writers out until it has, or until this process exits.
-		if cl.hasAbandoned() {
-			go func() {
-				cl.wg.Wait()
-				lock.Unlock()
-			}()
-			return
-		}
-		lock.Unlock()
-	}()
+	defer unlock()
 
 	if _, ok := s.kr.(itemKeyring); ok {
 		return s.write2(ctx, cl, key, c, doing)
@@ -468,6 +448,36 @@ func (s *Store) write(ctx context.Context, key helper.Key, c *helper.Credentials
 	// write finishes it, as the journal says.
 	_ = s.collect(ctx, cl, j.garbage(gen))
 	return nil
+}
+
+// lock takes the store lock for a write, and returns a caller for its
+// keychain calls and the function that releases the lock.
+func (s *Store) lock(ctx context.Context, doing string) (*caller, func(), error) {
+	if err := os.MkdirAll(filepath.Dir(s.lockPath), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("failed to create lock directory: %v", err)
+	}
+	lock, err := filelock.Acquire(ctx, s.lockPath)
+	if errors.Is(err, filelock.ErrTimeout) {
+		return nil, nil, helper.WithHint(fmt.Errorf("failed to %s: failed to lock the keychain store: %v", doing, err),
+			"another docker-credential-notation process is writing; retry, or look for a hung process")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to %s: failed to lock the keychain store: %v", doing, err)
+	}
+	cl := s.newCaller()
+	unlock := func() {
+		// A call abandoned at its deadline may still land: keep other
+		// writers out until it has, or until this process exits.
+		if cl.hasAbandoned() {
+			go func() {
+				cl.wg.Wait()
+				lock.Unlock()
+			}()
+			return
+		}
+		lock.Unlock()
+	}
+	return cl, unlock, nil
 }
 
 // recoverJournal finishes the last write, as the journal records it: it
