@@ -168,9 +168,11 @@ func errNewerVersion(v int) error { return &errVersion{v} }
 // parseIndexDoc parses the reassembled document of an index whose header
 // said gen and parts.
 func parseIndexDoc(doc string, gen uint64, parts int) (*index, error) {
-	var d map[string]entryJSON
-	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return nil, damagedf("the index (generation %d, %d parts) is not valid JSON: %v", gen, parts, err)
+	d, ok := scanIndexDoc(doc)
+	if !ok {
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			return nil, damagedf("the index (generation %d, %d parts) is not valid JSON: %v", gen, parts, err)
+		}
 	}
 	entries := make(map[string]entry, len(d))
 	for k, ej := range d {
