@@ -111,3 +111,66 @@ func FuzzTokenResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRevokeResponse: whatever a revocation endpoint answers, logout
+// (Delete) erases the credential and its cache and returns nil; a failed
+// revocation is one warning line that never reveals the refresh token.
+func FuzzRevokeResponse(f *testing.F) {
+	f.Add(200, "application/json", ``)
+	f.Add(400, "application/json", `{"error":"unsupported_token_type","error_description":"no"}`)
+	f.Add(400, "application/json", `{"error":"invalid_client","error_description":"line1\nline2\r\u0000"}`)
+	f.Add(503, "text/html", `<h1>down</h1>`)
+	f.Add(401, "application/json", `{"error":"`+storedRefreshToken+`"}`)
+	f.Add(500, "application/json", `{"error":{"nested":true}}`)
+
+	type answer struct {
+		status      int
+		contentType string
+		body        string
+	}
+	var current atomic.Pointer[answer]
+	var ts *tokenServer
+	ts = newTokenServer(f, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"issuer":"` + ts.URL + `/","token_endpoint":"` + ts.URL + `/token","revocation_endpoint":"` + ts.URL + `/revoke"}`))
+			return
+		}
+		a := current.Load()
+		w.Header().Set("Content-Type", a.contentType)
+		w.WriteHeader(a.status)
+		_, _ = w.Write([]byte(a.body))
+	})
+	ts.Config.SetKeepAlivesEnabled(false)
+
+	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
+		if status < 200 || status > 599 || strings.ContainsAny(contentType, "\r\n\x00") {
+			return
+		}
+		current.Store(&answer{status, contentType, body})
+		warn := &syncBuffer{}
+		s, mem := faultStore(t, tokenexchange.Registry{Issuer: ts.URL + "/"}, nil, warn)
+		if err := s.Delete(context.Background(), key(t, registryURL)); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		if m, _ := mem.List(context.Background()); len(m) != 0 {
+			t.Fatalf("after Delete the store holds %v", m)
+		}
+		w := warn.String()
+		if strings.Contains(w, storedRefreshToken) && !strings.Contains(body, storedRefreshToken) {
+			t.Fatalf("the warning reveals the refresh token: %q", w)
+		}
+		if strings.Count(w, "\n") > 1 || strings.ContainsAny(strings.TrimSuffix(w, "\n"), "\r\n\x00") {
+			t.Fatalf("the warning is not one line: %q", w)
+		}
+		// A control character in the header makes the answer malformed,
+		// which the client rightly reports, whatever the status.
+		wellFormed := !strings.ContainsFunc(contentType, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f })
+		if wellFormed && (status == http.StatusOK) != (w == "") {
+			t.Fatalf("revocation answered %d, warning %q: want a warning exactly when it is not 200", status, w)
+		}
+		if !wellFormed && w == "" {
+			t.Fatalf("a malformed answer (Content-Type %q) gave no warning", contentType)
+		}
+	})
+}
