@@ -23,6 +23,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -39,11 +40,12 @@ import (
 	"time"
 
 	"filippo.io/age"
-	gokeyring "github.com/zalando/go-keyring"
 	ss "github.com/zalando/go-keyring/secret_service"
 
 	"github.com/notaryproject/docker-credential-notation/filestore"
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/config"
+	"github.com/notaryproject/docker-credential-notation/keyring"
 )
 
 func main() {
@@ -233,65 +235,27 @@ func secretService(from, to int, secret string) error {
 }
 
 // notationKeychain adds entries [from, to) to docker-credential-notation's
-// keychain backend as keyring.seed in keyring/bench_test.go does: one item
-// per secret, named "<key> #1", then the index item "(index)" rewritten
-// with every entry, n+1 keychain writes where n stores through the helper
-// would make several each (journal, secret, index, clean-up), every one of
-// which makes gnome-keyring rewrite its whole keyring file. It follows the
-// layout of keyring/index.go (index version 1, one part, Linux has no item
-// size limit); run.sh checks afterwards that get and list see every entry,
-// and stores and erases one entry through the helper.
+// keychain backend through keyring.Store.PutMany, the backend's own batch
+// write (as import uses it): new entries in one transaction, n+1 keychain
+// writes where n stores through the helper would make several each, every
+// one of which makes gnome-keyring rewrite its whole keyring file. The write
+// lock is the helper's (its default directory, as main.go opens it); run.sh
+// checks afterwards that get and list see every entry, and stores and
+// erases one entry through the helper.
 func notationKeychain(from, to int, secret string) error {
-	const service = "docker-credential-notation" // keyring.DefaultService
-	type entryJSON struct {
-		ServerURL string `json:"serverURL,omitempty"`
-		Username  string `json:"username"`
-		Gen       uint64 `json:"gen"`
-	}
-	entries := map[string]entryJSON{}
-	gen := uint64(1)
-	root, err := gokeyring.Get(service, "(index)")
-	switch {
-	case errors.Is(err, gokeyring.ErrNotFound):
-	case err != nil:
-		return err
-	default:
-		head, doc, ok := strings.Cut(root, "\n")
-		var h struct {
-			Version int    `json:"version"`
-			Gen     uint64 `json:"gen"`
-			Parts   int    `json:"parts"`
-		}
-		if !ok || json.Unmarshal([]byte(head), &h) != nil || h.Version != 1 || h.Parts != 1 {
-			return fmt.Errorf("unexpected keychain index header %q", head)
-		}
-		if err := json.Unmarshal([]byte(doc), &entries); err != nil {
-			return fmt.Errorf("unexpected keychain index: %v", err)
-		}
-		gen = h.Gen
-	}
-	for i := from; i < to; i++ {
-		k, err := helper.ParseServerURL(serverURL(i))
-		if err != nil {
-			return err
-		}
-		if len(k.String()) > 128 {
-			return fmt.Errorf("key %q too long for this populate", k)
-		}
-		if err := gokeyring.Set(service, k.String()+" #1", secret); err != nil {
-			return fmt.Errorf("entry %d: %v", i, err)
-		}
-		e := entryJSON{Username: username(i), Gen: 1}
-		if k.String() != serverURL(i) {
-			e.ServerURL = serverURL(i)
-		}
-		entries[k.String()] = e
-	}
-	doc, err := json.Marshal(entries)
+	lockDir, err := config.DefaultDir(os.Getenv)
 	if err != nil {
 		return err
 	}
-	return gokeyring.Set(service, "(index)", fmt.Sprintf(`{"version":1,"gen":%d,"parts":1}`, gen)+"\n"+string(doc))
+	s, err := keyring.New(keyring.Options{Dir: lockDir, Timeout: 10 * time.Minute})
+	if err != nil {
+		return err
+	}
+	creds := make([]helper.Credentials, 0, to-from)
+	for i := from; i < to; i++ {
+		creds = append(creds, helper.Credentials{ServerURL: serverURL(i), Username: username(i), Secret: secret})
+	}
+	return s.PutMany(context.Background(), creds)
 }
 
 // viaBinary adds entries [from, to) by running `HELPER store` once each:
