@@ -74,6 +74,7 @@ test: tools peers ## run every test, under the race detector (the README's and C
 	@echo 'PATH=.cache/bin:$$PATH E2E_RESULTS=$(E2E_RESULTS) CGO_ENABLED=1 $(GO) test $(RACE) $(GOTESTFLAGS) ./...'
 	@mkdir -p .cache && rm -f "$(E2E_RESULTS)"
 	@PATH="$(TEST_PATH)" E2E_RESULTS="$(E2E_RESULTS)" CGO_ENABLED=1 $(GO) test $(RACE) $(GOTESTFLAGS) ./...
+	$(GO) run ./tests/e2e/cmd/compat -check -results "$(E2E_RESULTS)" -o docs/compatibility.md -readme README.md
 	@$(MAKE) --no-print-directory test-keychain
 	@$(MAKE) --no-print-directory smoke-deb
 

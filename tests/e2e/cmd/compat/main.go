@@ -39,28 +39,81 @@ func run(args []string, stdout, stderr io.Writer) int {
 	resultsPath := fs.String("results", ".cache/e2e-results.jsonl", "the suite's results (JSON lines)")
 	out := fs.String("o", "docs/compatibility.md", "the page to write; - for stdout")
 	readme := fs.String("readme", "", "also replace the table between "+beginMarker+" and "+endMarker+" in this file")
+	check := fs.Bool("check", false, "write nothing; fail unless the page (and the README's table) already say what the results say")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := generate(*resultsPath, *out, *readme, stdout); err != nil {
+	gen := generate
+	if *check {
+		gen = checkGenerated
+	}
+	if err := gen(*resultsPath, *out, *readme, stdout); err != nil {
 		fmt.Fprintf(stderr, "compat: error: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func generate(resultsPath, out, readme string, stdout io.Writer) error {
+// checkGenerated fails when the committed page, or the README's table,
+// differs from what generate would write from these results: CI runs it
+// after the suite, so the table a reader sees is the one the suite printed.
+func checkGenerated(resultsPath, out, readme string, stdout io.Writer) error {
+	results, err := readResults(resultsPath)
+	if err != nil {
+		return err
+	}
+	table := e2e.Markdown(results)
+	page := renderPage(table, e2e.Summary(results), e2e.Servers(results), e2e.Keychains(results))
+	var stale []string
+	if b, err := os.ReadFile(out); err != nil || string(b) != page {
+		stale = append(stale, out)
+	}
+	if readme != "" {
+		b, err := os.ReadFile(readme)
+		if err != nil {
+			return err
+		}
+		i := bytes.Index(b, []byte(beginMarker))
+		j := bytes.Index(b, []byte(endMarker))
+		if i < 0 || j < i {
+			return errors.New(readme + " has no " + beginMarker + " … " + endMarker + " section")
+		}
+		if string(b[i+len(beginMarker):j]) != "\n"+table {
+			stale = append(stale, readme)
+		}
+	}
+	if len(stale) > 0 {
+		verb := "does"
+		if len(stale) > 1 {
+			verb = "do"
+		}
+		return fmt.Errorf("%s %s not match the results of this run (%s)\ncompat: hint: run `make compat` and commit what it writes", strings.Join(stale, " and "), verb, resultsPath)
+	}
+	s := e2e.Summary(results)
+	fmt.Fprintf(stdout, "compat: %s matches this run: %d rows, %d pass, %d fail, %d n/a\n", out, len(results), s[e2e.Pass], s[e2e.Fail], s[e2e.NotApplicable])
+	return nil
+}
+
+func readResults(resultsPath string) ([]e2e.Result, error) {
 	f, err := os.Open(resultsPath)
 	if err != nil {
-		return fmt.Errorf("failed to read results: %w\ncompat: hint: run `make compat`, which runs the suite with E2E_RESULTS set", err)
+		return nil, fmt.Errorf("failed to read results: %w\ncompat: hint: run `make compat`, which runs the suite with E2E_RESULTS set", err)
 	}
 	results, err := e2e.ReadResults(f)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("failed to read results %s: %v", resultsPath, err)
+		return nil, fmt.Errorf("failed to read results %s: %v", resultsPath, err)
 	}
 	if len(results) == 0 {
-		return fmt.Errorf("no results in %s", resultsPath)
+		return nil, fmt.Errorf("no results in %s", resultsPath)
+	}
+	return results, nil
+}
+
+func generate(resultsPath, out, readme string, stdout io.Writer) error {
+	results, err := readResults(resultsPath)
+	if err != nil {
+		return err
 	}
 	table := e2e.Markdown(results)
 	page := renderPage(table, e2e.Summary(results), e2e.Servers(results), e2e.Keychains(results))
