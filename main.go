@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,9 +36,52 @@ const probeTimeout = 2 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	procEnv = &processEnv{kept: map[string]string{}}
+	// Key material given in the environment is read from here on, and taken
+	// out of the process's own environment, which children inherit.
+	procEnv.withhold(config.EnvIdentity)
+	procEnv.withhold(config.EnvPassphrase)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr, procEnv.getenv)
 	stop()
 	os.Exit(code)
+}
+
+// procEnv is the process's environment as the program reads it; nil in
+// tests, which pass their own getenv to run.
+var procEnv *processEnv
+
+// processEnv reads the environment, except for the variables it withholds:
+// those it read once, remembers, and removed from the process environment,
+// so that the child processes the helper starts (age plugins, and other
+// credential helpers during import) do not inherit the secrets they hold.
+type processEnv struct {
+	mu   sync.Mutex
+	kept map[string]string
+}
+
+func (p *processEnv) getenv(name string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v, ok := p.kept[name]; ok {
+		return v
+	}
+	return os.Getenv(name)
+}
+
+// withhold takes name out of the process environment, keeping its value
+// for getenv.
+func (p *processEnv) withhold(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.kept[name]; ok {
+		return
+	}
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return
+	}
+	p.kept[name] = v
+	os.Unsetenv(name)
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -90,6 +134,9 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (helper.St
 func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (helper.Store, error) {
 	regs := make(map[string]tokenexchange.Registry, len(cfg.Registries))
 	for u, r := range cfg.Registries {
+		if procEnv != nil && r.ClientSecretEnv != "" {
+			procEnv.withhold(r.ClientSecretEnv)
+		}
 		regs[u] = tokenexchange.Registry{
 			Issuer:          r.Issuer,
 			TokenURL:        r.TokenURL,
