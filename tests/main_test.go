@@ -11,16 +11,18 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
 // binName is the program's name, as clients call it.
@@ -38,11 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	root, err := moduleRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "tests:", err)
-		return 1
-	}
+	var err error
 	binDir, err = os.MkdirTemp("", "dcn-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tests:", err)
@@ -50,16 +48,10 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(binDir)
 
-	bin := filepath.Join(binDir, binName+exeSuffix())
-	// Built as the Makefile builds it (static, its TAGS), so the scripts test the
-	// binary users get.
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs",
-		"-ldflags", "-X main.version="+testVersion,
-		"-o", bin, ".")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "tests: failed to build %s: %v\n%s", binName, err, out)
+	// Built as the Makefile builds it, so the scripts test the binary users get.
+	bin := filepath.Join(binDir, binName+helperbin.ExeSuffix())
+	if err := helperbin.Build(context.Background(), bin, testVersion); err != nil {
+		fmt.Fprintln(os.Stderr, "tests:", err)
 		return 1
 	}
 
@@ -74,32 +66,6 @@ func testMain(m *testing.M) int {
 	os.Unsetenv("DOCKER_CONFIG")
 	os.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return m.Run()
-}
-
-// moduleRoot finds the directory of the module's go.mod, walking up from the
-// tests directory (the working directory of `go test`).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the tests directory")
-		}
-		dir = parent
-	}
-}
-
-func exeSuffix() string {
-	if runtime.GOOS == "windows" {
-		return ".exe"
-	}
-	return ""
 }
 
 // sandbox is one test's private environment.

@@ -8,7 +8,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -24,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
 // helperName is the program clients run; config files name it "notation".
@@ -278,7 +279,7 @@ func (p *peerSet) version(name string) string {
 // secret) and the helper's own debug trace, which names keys and outcomes
 // and never secrets, into the row's $E2E_HELPER_LOG.
 func buildHelper(ctx context.Context, dir string) error {
-	root, err := moduleRoot()
+	root, err := helperbin.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -290,12 +291,8 @@ func buildHelper(ctx context.Context, dir string) error {
 		}
 	}
 	helperBin = filepath.Join(binDir, helperName)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath",
-		"-ldflags", "-X main.version="+helperVersion(root),
-		"-o", helperBin, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("failed to build %s: %v\n%s", helperName, err, out)
+	if err := helperbin.Build(ctx, helperBin, helperVersion(root)); err != nil {
+		return err
 	}
 	shim := `#!/bin/sh
 # Written by the e2e suite: log the call, then run the helper with its debug
@@ -332,24 +329,6 @@ func helperVersion(root string) string {
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// moduleRoot finds the directory of go.mod above the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
 }
 
 func contains(list []string, s string) bool {

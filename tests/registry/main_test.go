@@ -15,15 +15,14 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
 // binName is the program's name, as clients call it.
@@ -116,7 +115,7 @@ func findPeers() (map[string]string, error) {
 	paths := map[string]string{}
 	var missing []string
 	for _, p := range peers {
-		path := filepath.Join(dir, p.name+"-"+p.version, p.binary+exeSuffix())
+		path := filepath.Join(dir, p.name+"-"+p.version, p.binary+helperbin.ExeSuffix())
 		if fi, err := os.Stat(path); err != nil || fi.IsDir() {
 			missing = append(missing, path)
 			continue
@@ -129,41 +128,8 @@ func findPeers() (map[string]string, error) {
 	return paths, nil
 }
 
-// buildBinary builds the program into dir, as tests/main_test.go does.
+// buildBinary builds the program into dir, as the Makefile does.
 func buildBinary(dir string) (string, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, binName+exeSuffix())
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=v0.0.0-registry", "-o", out, ".")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("failed to build %s: %v\n%s", binName, err, b)
-	}
-	return out, nil
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func exeSuffix() string {
-	if runtime.GOOS == "windows" {
-		return ".exe"
-	}
-	return ""
+	out := filepath.Join(dir, binName+helperbin.ExeSuffix())
+	return out, helperbin.Build(context.Background(), out, "v0.0.0-registry")
 }

@@ -16,6 +16,8 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/plugin"
+
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
 // The helper starts two kinds of child process: age plugins, for a plugin
@@ -37,7 +39,7 @@ var (
 func recorderPath(t *testing.T) string {
 	t.Helper()
 	recorderOnce.Do(func() {
-		root, err := moduleRoot()
+		root, err := helperbin.ModuleRoot()
 		if err != nil {
 			recorderErr = err
 			return
@@ -48,7 +50,7 @@ func recorderPath(t *testing.T) string {
 			recorderErr = err
 			return
 		}
-		plug := filepath.Join(dir, "age-plugin-recorder"+exeSuffix())
+		plug := filepath.Join(dir, "age-plugin-recorder"+helperbin.ExeSuffix())
 		cmd := exec.Command("go", "build", "-trimpath", "-o", plug, "./tests/reliability/testdata/recorder")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -57,7 +59,7 @@ func recorderPath(t *testing.T) string {
 		}
 		b, err := os.ReadFile(plug)
 		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, "docker-credential-recorder"+exeSuffix()), b, 0o755)
+			err = os.WriteFile(filepath.Join(dir, "docker-credential-recorder"+helperbin.ExeSuffix()), b, 0o755)
 		}
 		recorderDir, recorderErr = dir, err
 	})

@@ -24,17 +24,19 @@ package reliability
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
 const binName = "docker-credential-notation"
@@ -52,22 +54,15 @@ var baseEnv []string
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
-	root, err := moduleRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reliability:", err)
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "dcn-reliability-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, binName+exeSuffix())
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "reliability: failed to build %s: %v\n%s", binName, err, out)
+	bin = filepath.Join(dir, binName+helperbin.ExeSuffix())
+	if err := helperbin.Build(context.Background(), bin, "v0.0.0-reliability"); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 1
 	}
 	// Client libraries find the binary on PATH.
@@ -83,30 +78,6 @@ func testMain(m *testing.M) int {
 		baseEnv = append(baseEnv, kv)
 	}
 	return m.Run()
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the tests directory")
-		}
-		dir = parent
-	}
-}
-
-func exeSuffix() string {
-	if runtime.GOOS == "windows" {
-		return ".exe"
-	}
-	return ""
 }
 
 // envInt reads a positive integer setting, or returns def.
