@@ -10,6 +10,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
 )
 
 // benchSizes are the store sizes of the benchmarks, as in BENCHMARKS.md.
@@ -51,7 +52,7 @@ func newFilledStore(b *testing.B, n int) *Store {
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
-	if err := writeFileAtomic(s.path, buf.Bytes(), true); err != nil {
+	if err := atomicfile.WriteFile(s.path, buf.Bytes(), atomicfile.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	return s

@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
 )
 
 // ageDecrypt returns the plaintext of the store file as stock age reads it.
@@ -266,7 +267,7 @@ func TestNoTempLeftAfterFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if strings.HasPrefix(e.Name(), atomicfile.TempPrefix(StoreFileName)) {
 			t.Fatalf("%s left behind", e.Name())
 		}
 	}

@@ -24,14 +24,12 @@
 package filestore
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +38,7 @@ import (
 	"filippo.io/age/plugin"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
 	"github.com/notaryproject/docker-credential-notation/internal/filelock"
 )
 
@@ -47,7 +46,6 @@ import (
 const (
 	StoreFileName = "store.age"
 	lockFileName  = "store.lock"
-	tempPrefix    = ".store.age.tmp-"
 )
 
 // SchemaVersion is the version of the JSON document inside the age file.
@@ -444,7 +442,7 @@ func (s *Store) rewrite(k *keys, doc *document) error {
 
 // writeStore writes the store atomically, encrypting what fill writes.
 func (s *Store) writeStore(k *keys, fill func(io.Writer) error) error {
-	err := writeFileAtomicFunc(s.path, true, func(f io.Writer) error {
+	err := atomicfile.Write(s.path, atomicfile.Options{}, func(f io.Writer) error {
 		w, err := age.Encrypt(f, k.recipient)
 		if err != nil {
 			return fmt.Errorf("failed to encrypt credential store: %v", err)
@@ -623,79 +621,6 @@ func ensureDir(dir string) error {
 // removeStaleTemps deletes temporary files left by a writer that died; the
 // caller holds the lock, so no live writer owns them.
 func (s *Store) removeStaleTemps() {
-	matches, _ := filepath.Glob(filepath.Join(s.opts.Dir, tempPrefix+"*"))
-	for _, m := range matches {
-		_ = os.Remove(m)
-	}
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory (mode 0600, fsynced, renamed into place, directory fsynced).
-// With replace unset, an existing path is left alone and an error returned.
-func writeFileAtomic(path string, data []byte, replace bool) error {
-	return writeFileAtomicFunc(path, replace, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeFileAtomicFunc is writeFileAtomic of what write writes (through a
-// buffer). If write fails, the temporary file is removed and its error
-// returned as is.
-func writeFileAtomicFunc(path string, replace bool, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	if !replace {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("%s already exists", path)
-		}
-	}
-	if err := ensureDir(dir); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 64<<10)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !strings.Contains(err.Error(), "invalid argument") {
-		return err
-	}
-	return nil
+	atomicfile.RemoveStale(s.opts.Dir, StoreFileName)
+	atomicfile.RemoveStale(s.opts.Dir, GeneratedIdentityName)
 }

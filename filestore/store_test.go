@@ -23,6 +23,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
 	"github.com/notaryproject/docker-credential-notation/internal/filelock"
 )
 
@@ -384,8 +385,8 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 				mustPut(t, s, "a.example.com", "alice", "1")
 			}
 			stale := []string{
-				filepath.Join(dir, tempPrefix+"123"),
-				filepath.Join(dir, tempPrefix+"crashed-writer"),
+				filepath.Join(dir, atomicfile.TempPrefix(StoreFileName)+"123"),
+				filepath.Join(dir, atomicfile.TempPrefix(StoreFileName)+"crashed-writer"),
 			}
 			for _, p := range stale {
 				writeFile(t, p, []byte("half a store"), 0o600)

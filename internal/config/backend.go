@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
 )
 
 // BackendMarkerName is the file in the store directory that records which
@@ -35,25 +37,7 @@ func RecordedBackend(dir string) (string, error) {
 // RecordBackend records name as the backend holding the credentials in dir,
 // atomically.
 func RecordBackend(dir, name string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("failed to record the backend: %v", err)
-	}
-	f, err := os.CreateTemp(dir, ".backend.tmp-*")
-	if err != nil {
-		return fmt.Errorf("failed to record the backend: %v", err)
-	}
-	defer os.Remove(f.Name())
-	_, err = f.WriteString(name + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, BackendMarkerName))
-	}
-	if err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, BackendMarkerName), []byte(name+"\n"), atomicfile.Options{}); err != nil {
 		return fmt.Errorf("failed to record the backend: %v", err)
 	}
 	return nil

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
 )
 
 // Registry is one registry's token-exchange settings, under "registries" in
@@ -211,38 +212,8 @@ func SaveRegistry(path, name string, r Registry, replace ...string) error {
 		return err
 	}
 	out = append(out, '\n')
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("failed to create %s: %v", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".config.json.tmp-")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, out, atomicfile.Options{Perm: mode}); err != nil {
 		return fmt.Errorf("failed to write config file %s: %v", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, there is nothing left to remove
-	if err := writeSync(tmp, out, mode); err != nil {
-		return fmt.Errorf("failed to write config file %s: %v", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("failed to write config file %s: %v", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
-}
-
-func writeSync(f *os.File, b []byte, mode os.FileMode) error {
-	_, err := f.Write(b)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -70,8 +70,8 @@ var rules = []rule{
 	},
 	{
 		dir:           "filestore",
-		why:           "a backend depends on helper (and the shared file lock) only; backends never import each other",
-		moduleAllowed: []string{"helper", "internal/filelock"},
+		why:           "a backend depends on helper (and the shared leaves: file lock, atomic write) only; backends never import each other",
+		moduleAllowed: []string{"helper", "internal/filelock", "internal/atomicfile"},
 	},
 	{
 		dir:           "keyring",
@@ -90,13 +90,13 @@ var rules = []rule{
 	},
 	{
 		dir:           "internal/config",
-		why:           "configuration knows no backend and no protocol: it depends on the user-directory leaf only",
-		moduleAllowed: []string{"internal/userdir"},
+		why:           "configuration knows no backend and no protocol: it depends on the user-directory and atomic-write leaves only",
+		moduleAllowed: []string{"internal/userdir", "internal/atomicfile"},
 	},
 	{
 		dir:               "internal/dockerconfig",
-		why:               "editing docker's and notation's config.json knows no store, no backend and no protocol: it depends on the user-directory leaf only",
-		moduleAllowed:     []string{"internal/userdir"},
+		why:               "editing docker's and notation's config.json knows no store, no backend and no protocol: it depends on the user-directory and atomic-write leaves only",
+		moduleAllowed:     []string{"internal/userdir", "internal/atomicfile"},
 		thirdPartyAllowed: []string{},
 	},
 	{
@@ -109,6 +109,12 @@ var rules = []rule{
 		dir:           "internal/filelock",
 		why:           "the file lock is a leaf shared by backends",
 		moduleAllowed: []string{},
+	},
+	{
+		dir:               "internal/atomicfile",
+		why:               "the atomic write is a leaf shared by the backends, the configuration and the config.json editor",
+		moduleAllowed:     []string{},
+		thirdPartyAllowed: []string{},
 	},
 	{
 		dir:          "internal/cli",

@@ -30,6 +30,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
 	"github.com/notaryproject/docker-credential-notation/internal/userdir"
 )
 
@@ -49,7 +50,7 @@ const maxFile = 16 << 20
 
 // ErrSymlink is returned for a config file that is a symbolic link: replacing
 // it atomically would turn it into a regular file and cut the link.
-var ErrSymlink = errors.New("is a symbolic link")
+var ErrSymlink = atomicfile.ErrSymlink
 
 // ErrReadOnly is returned for a config file whose owner cannot write it.
 var ErrReadOnly = errors.New("the file is read-only")
@@ -464,47 +465,15 @@ func (f *File) Save() error {
 	return WriteFile(f.Path, f.Bytes(), f.mode)
 }
 
-// WriteFile writes data to path through a synced temporary file in the same
-// directory renamed into place, with mode perm. A symlink at path is
-// refused; the directory is created 0700 if missing.
+// WriteFile writes data to path atomically (internal/atomicfile), with mode
+// perm. A symlink at path is refused; the directory is created 0700 if
+// missing.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return fmt.Errorf("failed to write %s: %w", path, ErrSymlink)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("failed to write %s: %v", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("failed to write %s: %v", path, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(path, data, atomicfile.Options{Perm: perm}); err != nil {
+		if errors.Is(err, atomicfile.ErrSymlink) {
+			return fmt.Errorf("failed to write %s: %w", path, ErrSymlink)
 		}
-	}()
-	if err := tmp.Chmod(perm); err != nil && runtime.GOOS != "windows" {
 		return fmt.Errorf("failed to write %s: %v", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("failed to write %s: %v", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("failed to write %s: %v", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("failed to write %s: %v", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("failed to write %s: %v", path, err)
-	}
-	done = true
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable where the platform allows
-		d.Close()
 	}
 	return nil
 }
