@@ -80,13 +80,13 @@ var rules = []rule{
 	},
 	{
 		dir:           "tokenexchange",
-		why:           "the token-exchange decorator wraps any helper.Store and depends on helper (and the shared file lock) only",
-		moduleAllowed: []string{"helper", "internal/filelock"},
+		why:           "the token-exchange decorator wraps any helper.Store and depends on helper (and the shared leaves: file lock, HTTP policy, scrubber) only",
+		moduleAllowed: []string{"helper", "internal/filelock", "internal/httppolicy", "internal/scrub"},
 	},
 	{
 		dir:           "internal/registryauth",
-		why:           "the registry authentication flow takes a credential, not a store: it depends on helper only",
-		moduleAllowed: []string{"helper"},
+		why:           "the registry authentication flow takes a credential, not a store: it depends on helper and the shared HTTP policy and scrubber only",
+		moduleAllowed: []string{"helper", "internal/httppolicy", "internal/scrub"},
 	},
 	{
 		dir:           "internal/config",
@@ -109,6 +109,18 @@ var rules = []rule{
 		dir:           "internal/filelock",
 		why:           "the file lock is a leaf shared by backends",
 		moduleAllowed: []string{},
+	},
+	{
+		dir:               "internal/httppolicy",
+		why:               "the HTTP policy is a leaf shared by the registry flow and token exchange",
+		moduleAllowed:     []string{},
+		thirdPartyAllowed: []string{},
+	},
+	{
+		dir:               "internal/scrub",
+		why:               "the scrubber of peer text is a leaf shared by everything that shows what a peer said",
+		moduleAllowed:     []string{},
+		thirdPartyAllowed: []string{},
 	},
 	{
 		dir:               "internal/atomicfile",

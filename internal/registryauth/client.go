@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
+	"github.com/notaryproject/docker-credential-notation/internal/scrub"
 )
 
 // DefaultTimeout bounds each request when Options.Timeout is zero: long
@@ -70,23 +72,18 @@ type Options struct {
 
 // Client runs the registry authentication flow.
 type Client struct {
-	opts      Options
-	timeout   time.Duration
-	insecure  []string
-	certsDirs []string
-	hosts     *hostTransports
-	http      *http.Client
+	opts    Options
+	timeout time.Duration
+	policy  httppolicy.Policy
+	http    *http.Client
 }
 
 // New returns a Client. getenv supplies the default certs.d roots when
 // opts.CertsDirs is nil (os.Getenv outside tests).
 func New(opts Options, getenv func(string) string) *Client {
-	c := &Client{opts: opts, timeout: opts.Timeout, certsDirs: opts.CertsDirs}
+	c := &Client{opts: opts, timeout: opts.Timeout}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
-	}
-	if c.certsDirs == nil {
-		c.certsDirs = DefaultCertsDirs(getenv)
 	}
 	if c.opts.ClientID == "" {
 		c.opts.ClientID = DefaultClientID
@@ -94,29 +91,29 @@ func New(opts Options, getenv func(string) string) *Client {
 	if c.opts.Now == nil {
 		c.opts.Now = time.Now
 	}
-	for _, e := range opts.Insecure {
-		e = strings.ToLower(strings.TrimSpace(e))
-		if e == "" {
-			continue
-		}
-		// Accept "http://host:port" and "host:port/" as well.
-		if i := strings.Index(e, "://"); i >= 0 {
-			e = e[i+3:]
-		}
-		e = strings.TrimSuffix(e, "/")
-		c.insecure = append(c.insecure, e)
+	certsDirs := opts.CertsDirs
+	if certsDirs == nil {
+		certsDirs = DefaultCertsDirs(getenv)
 	}
-	c.hosts = &hostTransports{c: c}
-	c.http = &http.Client{
-		Transport:     c.hosts,
-		CheckRedirect: c.checkRedirect,
-		Timeout:       c.timeout,
+	c.policy = httppolicy.Policy{
+		Timeout:      c.timeout,
+		Insecure:     opts.Insecure,
+		InsecureHint: "allow it with --insecure",
+		CertsDirs:    certsDirs,
+		// Registries redirect blob and token requests to other hosts
+		// (CDNs, a token service): follow, without the credential.
+		Redirects:     httppolicy.FollowDropCredentials,
+		AnonymousHTTP: true,
+		MaxBody:       maxTokenResponse,
+		DialContext:   opts.dialContext,
+		Logf:          opts.Logf,
 	}
+	c.http = c.policy.Client()
 	return c
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.hosts.close() }
+func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 func (c *Client) logf(format string, args ...any) {
 	if c.opts.Logf != nil {
@@ -258,7 +255,7 @@ func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *help
 	r := &Result{Registry: registry.Host, Scopes: append([]string(nil), scopes...)}
 	if registry.Scheme == "http" && cred != nil {
 		// Refuse before any request: the credential could not be used.
-		if err := c.checkTransport(&url.URL{Scheme: "http", Host: registry.Host, Path: "/v2/"}, "registry"); err != nil {
+		if err := c.policy.CheckURL(&url.URL{Scheme: "http", Host: registry.Host, Path: "/v2/"}, "registry"); err != nil {
 			return r, err
 		}
 	}
@@ -276,7 +273,7 @@ func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *help
 		return r, nil
 	case http.StatusUnauthorized:
 	default:
-		return r, c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body)
+		return r, c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body, nil)
 	}
 	r.Challenges, err = ParseChallenges(resp.Header.Values("Www-Authenticate"))
 	if err != nil {
@@ -312,7 +309,7 @@ func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *help
 	if cred == nil {
 		return r, nil
 	}
-	if err := c.checkTransport(ping, "registry"); err != nil {
+	if err := c.policy.CheckURL(ping, "registry"); err != nil {
 		return r, err
 	}
 	isIdentity := cred.Username == helper.IdentityTokenUsername
@@ -367,7 +364,7 @@ func (c *Client) ping(ctx context.Context, e Endpoint) (*http.Response, *url.URL
 	schemes := []string{e.Scheme}
 	if e.Scheme == "" {
 		schemes = []string{"https"}
-		if c.plainHTTPAllowed(&url.URL{Scheme: "http", Host: e.Host}) {
+		if c.policy.PlainHTTPAllowed(&url.URL{Scheme: "http", Host: e.Host}) {
 			schemes = append(schemes, "http")
 		}
 	}
@@ -453,18 +450,24 @@ func (c *Client) requestError(method string, u *url.URL, err error) error {
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
-	if isTimeout(err) {
+	if httppolicy.IsTimeout(err) {
 		return fmt.Errorf("failed to %s %s: no answer within %s: %w", method, redactURL(u), c.timeout, context.DeadlineExceeded)
 	}
 	return fmt.Errorf("failed to %s %s: %w", method, redactURL(u), err)
 }
 
 // statusError builds a StatusError from a response, with the server's
-// message from body (already bounded by do).
-func (c *Client) statusError(server string, u *url.URL, code int, status string, body io.Reader) *StatusError {
+// message from body (already bounded by do), scrubbed of secrets.
+func (c *Client) statusError(server string, u *url.URL, code int, status string, body io.Reader, secrets *scrub.Secrets) *StatusError {
 	b, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
 	ec, msg := errorMessage(b)
-	return &StatusError{Server: server, URL: redactURL(u), StatusCode: code, Status: status, Message: msg, Code: ec}
+	return &StatusError{Server: server, URL: redactURL(u), StatusCode: code, Status: status, Message: secrets.Line(msg), Code: secrets.Line(ec)}
+}
+
+// secretsOf is what must not appear in a server's answer to a request with
+// cred: its secret in any encoding, and its Basic credential.
+func secretsOf(cred helper.Credentials) *scrub.Secrets {
+	return scrub.New().AddBasic(cred.Username, cred.Secret)
 }
 
 // confirm pings /v2/ again with the credential (Basic) or the token
@@ -473,7 +476,7 @@ func (c *Client) statusError(server string, u *url.URL, code int, status string,
 // server accepted the credential, so the registry and its token server
 // disagree.
 func (c *Client) confirm(ctx context.Context, ping *url.URL, auth func(*http.Request), cred *helper.Credentials, bearer bool) error {
-	secret := cred.Secret
+	secrets := secretsOf(*cred)
 	resp, err := c.do(ctx, http.MethodGet, ping, nil, auth)
 	if err != nil {
 		return err
@@ -482,11 +485,10 @@ func (c *Client) confirm(ctx context.Context, ping *url.URL, auth func(*http.Req
 	case http.StatusOK:
 		return nil
 	case http.StatusUnauthorized, http.StatusForbidden:
-		se := c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body)
-		se.Message = scrub(se.Message, secret)
+		se := c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body, secrets)
 		if cs, _ := ParseChallenges(resp.Header.Values("Www-Authenticate")); len(cs) > 0 {
 			if e := cs[0].Params["error"]; e != "" && se.Message == "" {
-				se.Message = printable(e + " " + cs[0].Params["error_description"])
+				se.Message = secrets.Line(e + " " + cs[0].Params["error_description"])
 			}
 		}
 		if bearer {
@@ -494,9 +496,7 @@ func (c *Client) confirm(ctx context.Context, ping *url.URL, auth func(*http.Req
 		}
 		return rejected(*cred, se)
 	}
-	se := c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body)
-	se.Message = scrub(se.Message, secret)
-	return se
+	return c.statusError("registry", ping, resp.StatusCode, resp.Status, resp.Body, secrets)
 }
 
 // checkRealm parses a Bearer realm and refuses one that would receive the
@@ -510,24 +510,16 @@ func (c *Client) checkRealm(realm string, registry *url.URL) (*url.URL, error) {
 	}
 	u, err := url.Parse(realm)
 	if err != nil || !u.IsAbs() || u.Host == "" {
-		return nil, fmt.Errorf("%w: the realm %q is not an absolute URL", ErrUnsupported, printable(realm))
+		return nil, fmt.Errorf("%w: the realm %q is not an absolute URL", ErrUnsupported, scrub.Line(realm))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("%w: the realm %s holds user information", ErrUnsupported, redactURL(u))
 	}
-	if err := c.checkTransport(u, "token realm"); err != nil {
+	if err := c.policy.CheckURL(u, "token realm"); err != nil {
 		return nil, err
 	}
-	if IsLoopback(u.Hostname()) && !strings.EqualFold(u.Hostname(), registry.Hostname()) {
+	if httppolicy.IsLoopback(u.Hostname()) && !strings.EqualFold(u.Hostname(), registry.Hostname()) {
 		return nil, fmt.Errorf("%w: the token realm %s is on loopback but the registry %s is not on that host", ErrUnsupported, redactURL(u), registry.Host)
 	}
 	return u, nil
-}
-
-// scrub replaces secret in a server's message, should a server echo it.
-func scrub(msg, secret string) string {
-	if secret == "" || len(secret) < 4 {
-		return msg
-	}
-	return strings.ReplaceAll(msg, secret, "<redacted>")
 }

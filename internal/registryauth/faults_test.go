@@ -492,23 +492,3 @@ func TestParseRegistry(t *testing.T) {
 		}
 	}
 }
-
-func TestIsLoopback(t *testing.T) {
-	for host, want := range map[string]bool{
-		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true,
-		"::ffff:127.0.0.1": true, "10.0.0.1": false, "example.com": false, "localhost.example.com": false, "": false,
-	} {
-		if got := IsLoopback(host); got != want {
-			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
-		}
-	}
-}
-
-func TestDefaultCertsDirs(t *testing.T) {
-	env := map[string]string{"HOME": "/home/u", "XDG_CONFIG_HOME": "/cfg", "ProgramData": `C:\ProgramData`}
-	dirs := DefaultCertsDirs(func(k string) string { return env[k] })
-	if len(dirs) == 0 {
-		t.Fatal("no default certs.d directories")
-	}
-	t.Logf("default certs.d directories: %q", dirs)
-}

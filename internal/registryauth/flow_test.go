@@ -185,6 +185,27 @@ func TestRejectedCredentials(t *testing.T) {
 			want: "the token server at https://auth.test/token answered 401 Unauthorized: UNAUTHORIZED: authentication required (echo <redacted>)",
 		},
 		{
+			name:      "a token server that echoes the Authorization header",
+			challenge: tokenChallenge,
+			cred:      &helper.Credentials{Username: "alice", Secret: "wrong-pass&word=1"},
+			post: func(w http.ResponseWriter, _ seen) {
+				writeJSON(w, http.StatusBadRequest, `{"errors":[{"code":"UNSUPPORTED_VALUE"}]}`)
+			},
+			get: func(w http.ResponseWriter, s seen) {
+				writeJSON(w, http.StatusUnauthorized, `{"errors":[{"code":"UNAUTHORIZED","message":"bad password `+s.Authorization+`"}]}`)
+			},
+			want: "answered 401 Unauthorized: UNAUTHORIZED: bad password Basic <redacted>",
+		},
+		{
+			name:      "a token server that echoes the form",
+			challenge: tokenChallenge,
+			cred:      &helper.Credentials{Username: "alice", Secret: "wrong-pass&word=1"},
+			post: func(w http.ResponseWriter, s seen) {
+				writeJSON(w, http.StatusBadRequest, `{"error":"invalid_grant","error_description":"bad form `+s.Form.Encode()+`"}`)
+			},
+			want: "answered 400 Bad Request: invalid_grant; bad form client_id=docker-credential-notation&grant_type=password&password=<redacted>",
+		},
+		{
 			name:      "invalid_grant on the password grant: no fallback",
 			challenge: tokenChallenge,
 			cred:      &helper.Credentials{Username: "alice", Secret: "wrong-password"},

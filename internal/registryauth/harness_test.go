@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
 )
 
 // testPKI is a throwaway CA that signs server and client certificates.
@@ -188,7 +190,7 @@ func (w *world) dial(ctx context.Context, network, addr string) (net.Conn, error
 	w.mu.Unlock()
 	if !ok {
 		host, _, _ := net.SplitHostPort(addr)
-		if !IsLoopback(host) {
+		if !httppolicy.IsLoopback(host) {
 			return nil, fmt.Errorf("test world: no server for %s", addr)
 		}
 		target = addr

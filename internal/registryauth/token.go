@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/notaryproject/docker-credential-notation/internal/scrub"
 )
 
 // MinTokenLifetime is the lifetime of a token whose response gives none,
@@ -118,7 +120,7 @@ func DecodeTokenResponse(body []byte, now time.Time) (*Token, error) {
 	if r.IssuedAt != "" {
 		at, err := time.Parse(time.RFC3339, r.IssuedAt)
 		if err != nil {
-			return nil, fmt.Errorf("invalid token response: issued_at %q is not an RFC 3339 time", truncate(r.IssuedAt, 64))
+			return nil, fmt.Errorf("invalid token response: issued_at %q is not an RFC 3339 time", scrub.Clean(r.IssuedAt, 64))
 		}
 		if at.Before(now) {
 			t.IssuedAt = at
@@ -143,7 +145,7 @@ func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("invalid token response: expires_in %s is not a number of seconds", truncate(string(raw), 64))
+		return 0, fmt.Errorf("invalid token response: expires_in %s is not a number of seconds", scrub.Clean(string(raw), 64))
 	}
 	if f > maxTokenLifetime.Seconds() {
 		return maxTokenLifetime, nil
@@ -168,12 +170,13 @@ type oauthError struct {
 	Details string `json:"details"` // Docker Hub
 }
 
-// errorCode returns the OAuth2 error code of a token server's error body
-// ("" when it has none), and a short message for the user.
+// errorMessage returns the OAuth2 error code of a token server's error body
+// ("" when it has none), and the message for the user, as the server
+// wrote it: the caller scrubs it.
 func errorMessage(body []byte) (code, msg string) {
 	var e oauthError
 	if json.Unmarshal(body, &e) != nil {
-		return "", printable(string(body))
+		return "", string(body)
 	}
 	var parts []string
 	if e.Error != "" {
@@ -195,30 +198,7 @@ func errorMessage(body []byte) (code, msg string) {
 	if e.Details != "" {
 		parts = append(parts, e.Details)
 	}
-	return e.Error, printable(strings.Join(parts, "; "))
-}
-
-// printable keeps a server's message short and free of control characters
-// before it reaches a terminal.
-func printable(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-	return truncate(strings.Join(strings.Fields(s), " "), 200)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut at a rune boundary.
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
+	return e.Error, strings.Join(parts, "; ")
 }
 
 func isVisibleASCII(s string) bool {

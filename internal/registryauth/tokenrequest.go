@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
+	"github.com/notaryproject/docker-credential-notation/internal/scrub"
 )
 
 // fetchToken asks the realm for a token for service and scopes with cred,
@@ -35,7 +37,7 @@ func (c *Client) fetchToken(ctx context.Context, realm *url.URL, service string,
 		form := c.oauthForm(service, scopes)
 		form.Set("grant_type", "refresh_token")
 		form.Set("refresh_token", cred.Secret)
-		tok, err := c.postToken(ctx, realm, form, cred.Secret)
+		tok, err := c.postToken(ctx, realm, form, secretsOf(cred))
 		var se *StatusError
 		if errors.As(err, &se) {
 			switch {
@@ -55,7 +57,7 @@ func (c *Client) fetchToken(ctx context.Context, realm *url.URL, service string,
 	form.Set("grant_type", "password")
 	form.Set("username", cred.Username)
 	form.Set("password", cred.Secret)
-	tok, err := c.postToken(ctx, realm, form, cred.Secret)
+	tok, err := c.postToken(ctx, realm, form, secretsOf(cred))
 	var se *StatusError
 	if !errors.As(err, &se) {
 		return tok, MethodOAuthPassword, err
@@ -105,10 +107,10 @@ func (c *Client) oauthForm(service string, scopes []string) url.Values {
 }
 
 // postToken sends the OAuth2 token POST.
-func (c *Client) postToken(ctx context.Context, realm *url.URL, form url.Values, secret string) (*Token, error) {
+func (c *Client) postToken(ctx context.Context, realm *url.URL, form url.Values, secrets *scrub.Secrets) (*Token, error) {
 	return c.tokenRequest(ctx, http.MethodPost, realm, strings.NewReader(form.Encode()), func(req *http.Request) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}, secret)
+	}, secrets)
 }
 
 // getToken sends the Docker token GET: the realm with service, one scope
@@ -130,14 +132,14 @@ func (c *Client) getToken(ctx context.Context, realm *url.URL, service string, s
 	u.RawQuery = q.Encode()
 	return c.tokenRequest(ctx, http.MethodGet, &u, nil, func(req *http.Request) {
 		req.SetBasicAuth(cred.Username, cred.Secret)
-	}, cred.Secret)
+	}, secretsOf(cred))
 }
 
 // tokenRequest sends one token request and decodes a 200 answer, reading
 // at most maxTokenResponse bytes of it. Any other status is a
 // *StatusError naming the realm (without the query the flow added), with
-// secret scrubbed from the server's message.
-func (c *Client) tokenRequest(ctx context.Context, method string, u *url.URL, body io.Reader, set func(*http.Request), secret string) (*Token, error) {
+// secrets scrubbed from the server's message.
+func (c *Client) tokenRequest(ctx context.Context, method string, u *url.URL, body io.Reader, set func(*http.Request), secrets *scrub.Secrets) (*Token, error) {
 	resp, err := c.send(ctx, method, u, body, set)
 	if err != nil {
 		return nil, err
@@ -146,16 +148,15 @@ func (c *Client) tokenRequest(ctx context.Context, method string, u *url.URL, bo
 	shown := *u
 	shown.RawQuery = ""
 	if resp.StatusCode != http.StatusOK {
-		se := c.statusError("token server", &shown, resp.StatusCode, resp.Status, resp.Body)
-		se.Message = scrub(se.Message, secret)
+		se := c.statusError("token server", &shown, resp.StatusCode, resp.Status, resp.Body, secrets)
 		return nil, se
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
+	b, err := httppolicy.ReadBody(resp)
+	if errors.Is(err, httppolicy.ErrBodyTooLarge) {
+		return nil, fmt.Errorf("failed to read the token response from %s: larger than %d KiB", redactURL(&shown), maxTokenResponse>>10)
+	}
 	if err != nil {
 		return nil, c.requestError(method, &shown, err)
-	}
-	if len(b) > maxTokenResponse {
-		return nil, fmt.Errorf("failed to read the token response from %s: larger than %d KiB", redactURL(&shown), maxTokenResponse>>10)
 	}
 	tok, err := DecodeTokenResponse(b, c.opts.Now())
 	if err != nil {

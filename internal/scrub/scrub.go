@@ -153,6 +153,9 @@ func (s *Secrets) cut(text string) string {
 // escapes, scheme credentials and JWTs are still handled.
 func Line(text string) string { return (*Secrets)(nil).Line(text) }
 
+// Clean is Secrets.Clean with no secret in play.
+func Clean(text string, max int) string { return (*Secrets)(nil).Clean(text, max) }
+
 // neutralise drops terminal escape sequences (ESC and the CSI or OSC
 // sequence it opens) and turns every other control character (C0, DEL,
 // C1), bidirectional override and line or paragraph separator into a space.
