@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"time"
-	"unicode"
 
 	"golang.org/x/oauth2"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/scrub"
 )
+
+// maxShown bounds each value of the provider's device authorization answer
+// shown to the user: a URI and a code are far shorter.
+const maxShown = 2048
 
 // grantError is a refresh token the provider refused (invalid_grant: revoked,
 // expired or already spent): only logging in again helps.
@@ -72,7 +75,7 @@ func (s *Store) refresh(ctx context.Context, r *registry, refreshToken string) (
 	issued = s.now()
 	tok, err = r.oauth2Config(ep).TokenSource(r.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
-		return nil, issued, r.tokenError("refresh the access token", err)
+		return nil, issued, r.tokenError("refresh the access token", err, r.secrets(refreshToken))
 	}
 	return tok, issued, nil
 }
@@ -80,8 +83,8 @@ func (s *Store) refresh(ctx context.Context, r *registry, refreshToken string) (
 // tokenError sorts a failed token request: a refused grant, a failure that
 // may pass (network, timeout, 5xx, a malformed or oversized answer), or a
 // definite refusal that the settings must fix. The provider's own body is
-// never quoted, only its error code and description.
-func (r *registry) tokenError(verb string, err error) error {
+// never quoted, only its error code and description, scrubbed of secrets.
+func (r *registry) tokenError(verb string, err error, secrets *scrub.Secrets) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return &transientError{fmt.Errorf("failed to %s for %s: %v", verb, r.key, r.netError(err))}
@@ -92,9 +95,9 @@ func (r *registry) tokenError(verb string, err error) error {
 	}
 	what := fmt.Sprintf("HTTP %d", status)
 	if re.ErrorCode != "" {
-		what = sanitize(re.ErrorCode)
+		what = secrets.Line(re.ErrorCode)
 		if re.ErrorDescription != "" {
-			what += ": " + sanitize(re.ErrorDescription)
+			what += ": " + secrets.Line(re.ErrorDescription)
 		}
 		what += fmt.Sprintf(" (HTTP %d)", status)
 	}
@@ -123,16 +126,12 @@ func (r *registry) netError(err error) error {
 	return err
 }
 
-// sanitize makes provider text fit for one line of an error message.
-func sanitize(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
+// secrets is what must not appear in a provider's answer: the client
+// secret (and its Basic credential, RFC 6749 section 2.3.1) and values.
+func (r *registry) secrets(values ...string) *scrub.Secrets {
+	s := scrub.New(values...)
+	if r.ClientSecret != "" {
+		s.AddBasic(url.QueryEscape(r.ClientID), url.QueryEscape(r.ClientSecret))
 	}
 	return s
 }
@@ -164,7 +163,7 @@ func (s *Store) DeviceLogin(ctx context.Context, key helper.Key, serverURL strin
 	hctx := r.httpContext(ctx)
 	da, err := conf.DeviceAuth(hctx)
 	if err != nil {
-		return r.tokenError("start the device login", err)
+		return r.tokenError("start the device login", err, r.secrets())
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
 		return fmt.Errorf("failed to start the device login for %s: the provider's answer lacks a device code, user code or verification URI", key)
@@ -174,7 +173,9 @@ func (s *Store) DeviceLogin(ctx context.Context, key helper.Key, serverURL strin
 		// context still bounds the wait.
 		da.Expiry = time.Now().Add(15 * time.Minute)
 	}
-	show(da.VerificationURI, da.VerificationURIComplete, da.UserCode, da.Expiry)
+	// What the provider says goes to the user's terminal: no escape
+	// sequence or control character of its choosing gets there.
+	show(scrub.Clean(da.VerificationURI, maxShown), scrub.Clean(da.VerificationURIComplete, maxShown), scrub.Clean(da.UserCode, maxShown), da.Expiry)
 	issued := s.now()
 	tok, err := conf.DeviceAccessToken(hctx, da)
 	if err != nil {
@@ -189,7 +190,7 @@ func (s *Store) DeviceLogin(ctx context.Context, key helper.Key, serverURL strin
 		case ctx.Err() != nil:
 			return fmt.Errorf("failed to log in to %s: %v", key, context.Cause(ctx))
 		}
-		return r.tokenError("finish the device login", err)
+		return r.tokenError("finish the device login", err, r.secrets(da.DeviceCode))
 	}
 	if tok.RefreshToken == "" {
 		return helper.WithHint(fmt.Errorf("failed to log in to %s: the provider issued no refresh token", key),

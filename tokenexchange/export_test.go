@@ -1,6 +1,9 @@
 package tokenexchange
 
-import "github.com/notaryproject/docker-credential-notation/helper"
+import (
+	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
+)
 
 var helperKeyForTests, _ = helper.ParseServerURL("registry.example.com" + cacheSuffix)
 
@@ -12,7 +15,7 @@ var DecodeCache = decodeCache
 // ParseDiscovery parses a discovery document for issuer and returns its
 // token endpoint.
 func ParseDiscovery(b []byte, issuer string) (string, error) {
-	d, err := parseDiscovery(b, issuer, false)
+	d, err := parseDiscovery(b, issuer, &httppolicy.Policy{})
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -281,7 +282,9 @@ func TestProviderAnswers(t *testing.T) {
 		{"not found", 404, `not here`, "HTTP 404", "tokenURL"},
 		{"malformed 200", 200, `{"access_token":`, "failed to refresh", ""},
 		{"no access token", 200, `{"token_type":"Bearer"}`, "access_token", ""},
-		{"control characters", 400, `{"error":"invalid_grant","error_description":"line\nbreak\u001b[31m"}`, "line break [31m", ""},
+		{"control characters", 400, `{"error":"invalid_grant","error_description":"line\nbreak\u001b[31m red"}`, "invalid_grant: line break red (HTTP 400)", ""},
+		{"echoed refresh token", 400, `{"error":"invalid_request","error_description":"bad token ` + storedRefreshToken + `"}`, "invalid_request: bad token <redacted> (HTTP 400)", "tokenURL"},
+		{"echoed form", 400, `{"error":"invalid_request","error_description":"got refresh_token=` + url.QueryEscape(storedRefreshToken) + `"}`, "got refresh_token=<redacted> (HTTP 400)", "tokenURL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTokenServer(t, func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,9 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
+	"github.com/notaryproject/docker-credential-notation/internal/scrub"
 )
 
 // discoveryPath is appended to an issuer to find its discovery document
@@ -31,7 +34,7 @@ type discovery struct {
 // the issuer it was fetched for (section 4.3; a trailing slash aside), and
 // every endpoint it gives must be an absolute URL allowed by the transport
 // policy. Endpoints other than the token endpoint may be absent.
-func parseDiscovery(b []byte, issuer string, insecure bool) (*discovery, error) {
+func parseDiscovery(b []byte, issuer string, policy *httppolicy.Policy) (*discovery, error) {
 	var d discovery
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("invalid discovery document: %v", err)
@@ -50,7 +53,7 @@ func parseDiscovery(b []byte, issuer string, insecure bool) (*discovery, error) 
 		if e.v == "" {
 			continue
 		}
-		if _, err := parseEndpoint(e.name, e.v, insecure); err != nil {
+		if _, err := policy.ParseEndpoint(e.name, e.v); err != nil {
 			return nil, fmt.Errorf("invalid discovery document: %v", err)
 		}
 	}
@@ -92,7 +95,7 @@ func (r *registry) discover(ctx context.Context) (*discovery, error) {
 		return nil, &transientError{fmt.Errorf("failed to fetch the discovery document of %s: %v", r.Issuer, r.netError(err))}
 	}
 	defer resp.Body.Close()
-	b, err := readBody(resp)
+	b, err := httppolicy.ReadBody(resp)
 	if err != nil {
 		return nil, &transientError{fmt.Errorf("failed to fetch the discovery document of %s: %v", r.Issuer, err)}
 	}
@@ -104,9 +107,9 @@ func (r *registry) discover(ctx context.Context) (*discovery, error) {
 		return nil, err
 	}
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "" && ct != "application/json" {
-		return nil, fmt.Errorf("failed to fetch the discovery document of %s: %s answered %s, not JSON", r.Issuer, u, sanitize(ct))
+		return nil, fmt.Errorf("failed to fetch the discovery document of %s: %s answered %s, not JSON", r.Issuer, u, scrub.Line(ct))
 	}
-	d, err := parseDiscovery(b, r.Issuer, r.Insecure)
+	d, err := parseDiscovery(b, r.Issuer, &r.policy)
 	if err != nil {
 		return nil, fmt.Errorf("failed to use the discovery document of %s: %v", r.Issuer, err)
 	}

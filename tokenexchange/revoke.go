@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
 )
 
 // errNoRevocation says the provider publishes no revocation endpoint: the
@@ -50,7 +52,7 @@ func (r *registry) revoke(ctx context.Context, refreshToken string) error {
 		return fmt.Errorf("failed to revoke the refresh token for %s: %v", r.key, r.netError(err))
 	}
 	defer resp.Body.Close()
-	b, err := readBody(resp)
+	b, err := httppolicy.ReadBody(resp)
 	if err != nil {
 		return fmt.Errorf("failed to revoke the refresh token for %s: %v", r.key, err)
 	}
@@ -64,9 +66,10 @@ func (r *registry) revoke(ctx context.Context, refreshToken string) error {
 		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(b, &e) == nil && e.Code != "" {
-		what = sanitize(e.Code)
+		secrets := r.secrets(refreshToken)
+		what = secrets.Line(e.Code)
 		if e.Description != "" {
-			what += ": " + sanitize(e.Description)
+			what += ": " + secrets.Line(e.Description)
 		}
 		what += fmt.Sprintf(" (HTTP %d)", resp.StatusCode)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/internal/filelock"
+	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
 )
 
 // DefaultUsername is the username get returns with an access token when a
@@ -107,11 +108,16 @@ type Store struct {
 
 var _ helper.Store = (*Store)(nil)
 
+// DefaultTimeout bounds each request to a provider when a registry's
+// settings name no timeout.
+const DefaultTimeout = httppolicy.DefaultTimeout
+
 // registry is a configured registry, resolved.
 type registry struct {
 	Registry
 	key      helper.Key
 	cacheKey helper.Key
+	policy   httppolicy.Policy
 	client   *http.Client
 }
 
@@ -176,11 +182,25 @@ func newRegistry(serverURL string, set Registry, base *http.Client) (*registry, 
 	case r.Timeout < 0:
 		return fail("negative timeout")
 	}
+	if r.Timeout == 0 {
+		r.Timeout = DefaultTimeout
+	}
+	r.policy = httppolicy.Policy{
+		Timeout:      r.Timeout,
+		AllowHTTP:    r.Insecure,
+		InsecureHint: `plain HTTP is allowed with "insecure": true in the registry's settings`,
+		// A token request carries the refresh token and client secret
+		// in its body: no redirect leaves the provider's origin.
+		Redirects: httppolicy.FollowSameOrigin,
+	}
+	if base != nil {
+		r.policy.Transport = base.Transport
+	}
 	for _, e := range []struct{ what, v string }{{"issuer", r.Issuer}, {"token URL", r.TokenURL}, {"device authorization URL", r.DeviceAuthURL}} {
 		if e.v == "" {
 			continue
 		}
-		u, err := parseEndpoint(e.what, e.v, r.Insecure)
+		u, err := r.policy.ParseEndpoint(e.what, e.v)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -194,10 +214,7 @@ func newRegistry(serverURL string, set Registry, base *http.Client) (*registry, 
 	if r.Scopes == nil && r.Issuer != "" {
 		r.Scopes = slices.Clone(DefaultScopes)
 	}
-	if r.Timeout == 0 {
-		r.Timeout = DefaultTimeout
-	}
-	r.client = newHTTPClient(base, r.Timeout, r.Insecure)
+	r.client = r.policy.Client()
 	return r, nil
 }
 

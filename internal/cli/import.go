@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/internal/dockerconfig"
+	"github.com/notaryproject/docker-credential-notation/internal/scrub"
 )
 
 // helperCallTimeout bounds each call to another helper during import: a
@@ -281,7 +283,7 @@ func helperEntries(ctx context.Context, env *Env, name string) ([]importEntry, e
 	pf := programFunc(ctx, path, env.Stderr)
 	list, err := client.List(pf)
 	if err != nil {
-		return nil, fmt.Errorf("failed to list the credentials of %s: %v", prog, err)
+		return nil, fmt.Errorf("failed to list the credentials of %s: %s", prog, scrub.Line(err.Error()))
 	}
 	urls := make([]string, 0, len(list))
 	for u := range list {
@@ -290,7 +292,7 @@ func helperEntries(ctx context.Context, env *Env, name string) ([]importEntry, e
 	slices.Sort(urls)
 	var out []importEntry
 	for _, u := range urls {
-		c, err := client.Get(pf, u)
+		c, err := helperGet(pf, u)
 		switch {
 		case credentials.IsErrCredentialsNotFound(err):
 			out = append(out, importEntry{url: u, skip: prog + " lists it but has no credential for it"})
@@ -304,6 +306,34 @@ func helperEntries(ctx context.Context, env *Env, name string) ([]importEntry, e
 		}
 	}
 	return out, nil
+}
+
+// helperGet runs the other helper's get for serverURL, as
+// docker-credential-helpers' client.Get does, except that a failure never
+// quotes an answer that looks like a credential: a helper that prints one
+// and exits 1 must not have it shown on the terminal or in a CI log.
+func helperGet(pf client.ProgramFunc, serverURL string) (*credentials.Credentials, error) {
+	p := pf(credentials.ActionGet)
+	p.Input(strings.NewReader(serverURL))
+	out, err := p.Output()
+	msg := strings.TrimSpace(string(out))
+	if err != nil {
+		if credentials.IsErrCredentialsNotFoundMessage(msg) {
+			return nil, credentials.NewErrCredentialsNotFound()
+		}
+		if strings.HasPrefix(msg, "{") || strings.Contains(strings.ToLower(msg), `"secret"`) {
+			return nil, fmt.Errorf("%v (its answer is not shown: it may hold a credential)", err)
+		}
+		if msg == "" {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%v: %s", err, scrub.Line(msg))
+	}
+	var c credentials.Credentials
+	if err := json.Unmarshal(out, &c); err != nil {
+		return nil, fmt.Errorf("its answer is not a credential in JSON (%d bytes, not shown)", len(out))
+	}
+	return &c, nil
 }
 
 // programFunc runs the helper at path with a deadline per call; its stderr

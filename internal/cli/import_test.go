@@ -235,6 +235,14 @@ func TestImportFromHelper(t *testing.T) {
 		t.Errorf("a helper failing halfway left %d credentials imported", n)
 	}
 
+	// A helper that prints the credential and exits 1: its answer is not
+	// quoted.
+	writeFile(t, script, strings.Replace(fakeHelper, "FAIL_ONE; ", `echo '{"ServerURL":"reg.example:5000","Username":"u","Secret":"OTHER-HELPER-SECRET-123"}'; exit 1; `, 1), 0o700)
+	code, out, errOut = w.run(t, "import", "--from-helper", "fake")
+	if code != 1 || !strings.Contains(errOut, "failed to read reg.example:5000 from docker-credential-fake") || strings.Contains(out+errOut, "OTHER-HELPER-SECRET-123") {
+		t.Fatalf("helper printing a credential and failing: exit %d, want 1 without the secret shown\n%s%s", code, out, errOut)
+	}
+
 	writeFile(t, script, strings.Replace(fakeHelper, "FAIL_ONE; ", "", 1), 0o700)
 	code, out, errOut = w.run(t, "import", "--from-helper", "fake")
 	if code != 0 || !strings.Contains(out, "3 imported") {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -229,13 +230,17 @@ func insecureHosts(getenv func(string) string, cfg *config.Config, ep registryau
 	if flag {
 		hosts = append(hosts, ep.Host)
 	}
-	for name, r := range cfg.Registries {
+	// "insecure": true in a registry's token-exchange settings is about
+	// its provider: it allows plain HTTP to the provider's hosts (which may
+	// be the registry's token realm), never to the registry itself.
+	for _, r := range cfg.Registries {
 		if !r.Insecure {
 			continue
 		}
-		if k, err := helper.ParseServerURL(name); err == nil {
-			host, _, _ := strings.Cut(k.String(), "/")
-			hosts = append(hosts, host)
+		for _, raw := range []string{r.Issuer, r.TokenURL, r.DeviceAuthURL} {
+			if u, err := url.Parse(raw); err == nil && u.Host != "" {
+				hosts = append(hosts, u.Host)
+			}
 		}
 	}
 	return hosts

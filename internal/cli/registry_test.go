@@ -230,7 +230,9 @@ func TestInsecureHosts(t *testing.T) {
 	}
 	env := map[string]string{EnvInsecureRegistries: "a.example.com, b.example.com:81\tc.example.com"}
 	got := insecureHosts(func(k string) string { return env[k] }, cfg, ep, true)
-	want := []string{"a.example.com", "b.example.com:81", "c.example.com", "flagged.example.com:8080", "exchange.example.com:5000"}
+	// The insecure exchange entry allows its provider's host, not the
+	// registry's own (security review L5).
+	want := []string{"a.example.com", "b.example.com:81", "c.example.com", "flagged.example.com:8080", "idp.example.com"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("insecureHosts = %q, want %q", got, want)
 	}
