@@ -330,7 +330,7 @@ func (t *policyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	limit := t.p.maxBody()
-	resp.Body = &boundedBody{rc: resp.Body, left: limit, limit: limit}
+	resp.Body = &boundedBody{rc: resp.Body, left: limit, limit: limit, ctx: req.Context()}
 	return resp, nil
 }
 
@@ -349,9 +349,13 @@ func (t *policyTransport) CloseIdleConnections() {
 
 // boundedBody fails a read past its limit instead of truncating silently,
 // so that an oversized answer is reported as such, not as malformed JSON.
+// Likewise a body that ends after its request ran out of time (a server
+// that closes the stream when the client gives up) ends with the
+// context's error, not io.EOF: it was cut, not complete.
 type boundedBody struct {
 	rc          io.ReadCloser
 	left, limit int64
+	ctx         context.Context
 }
 
 func (b *boundedBody) Read(p []byte) (int, error) {
@@ -362,6 +366,9 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 		if n > 0 {
 			return 0, fmt.Errorf("%w: larger than %d bytes", ErrBodyTooLarge, b.limit)
 		}
+		if err == io.EOF && b.ctx.Err() != nil {
+			err = b.ctx.Err()
+		}
 		return 0, err
 	}
 	if int64(len(p)) > b.left {
@@ -369,6 +376,9 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.left -= int64(n)
+	if err == io.EOF && b.ctx.Err() != nil {
+		err = b.ctx.Err()
+	}
 	return n, err
 }
 
@@ -405,7 +415,7 @@ func (h *hostTransports) transport(u *url.URL) (*http.Transport, error) {
 		return nil, err
 	}
 	timeout := h.p.timeout()
-	dial := (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+	dial := (&net.Dialer{Timeout: timeout, KeepAlive: timeout}).DialContext
 	if h.p.DialContext != nil {
 		dial = h.p.DialContext
 	}
@@ -416,7 +426,7 @@ func (h *hostTransports) transport(u *url.URL) (*http.Transport, error) {
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
 		ExpectContinueTimeout: timeout,
-		IdleConnTimeout:       30 * time.Second,
+		IdleConnTimeout:       timeout,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          4,
 	}

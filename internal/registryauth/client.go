@@ -501,9 +501,11 @@ func (c *Client) confirm(ctx context.Context, ping *url.URL, auth func(*http.Req
 
 // checkRealm parses a Bearer realm and refuses one that would receive the
 // credential insecurely: it must be an absolute http(s) URL, HTTPS unless
-// its host may use plain HTTP, and on loopback only when the registry's
-// host name is the same (a remote registry must not steer credentials to
-// a service on this machine; crane, oras and notation have the same rule).
+// its host may use plain HTTP, never plain HTTP for a registry reached
+// over HTTPS (a downgrade; oras-go 2.7 refuses it too), and on loopback
+// only when the registry's host name is the same (a remote registry must
+// not steer credentials to a service on this machine; crane, oras and
+// notation have the same rule).
 func (c *Client) checkRealm(realm string, registry *url.URL) (*url.URL, error) {
 	if realm == "" {
 		return nil, fmt.Errorf("%w: the registry's Bearer challenge has no realm", ErrUnsupported)
@@ -520,6 +522,9 @@ func (c *Client) checkRealm(realm string, registry *url.URL) (*url.URL, error) {
 	}
 	if httppolicy.IsLoopback(u.Hostname()) && !strings.EqualFold(u.Hostname(), registry.Hostname()) {
 		return nil, fmt.Errorf("%w: the token realm %s is on loopback but the registry %s is not on that host", ErrUnsupported, redactURL(u), registry.Host)
+	}
+	if strings.EqualFold(registry.Scheme, "https") && !strings.EqualFold(u.Scheme, "https") {
+		return nil, fmt.Errorf("%w to the token realm %s: the registry was reached over HTTPS, and its realm must be too", ErrInsecure, redactURL(u))
 	}
 	return u, nil
 }

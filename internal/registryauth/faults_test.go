@@ -289,9 +289,14 @@ func TestPlainHTTP(t *testing.T) {
 		if len(ts.all()) != 0 {
 			t.Errorf("the plain-HTTP realm was contacted: %+v", ts.all())
 		}
-		// Marked insecure, the same realm is used.
-		if _, err := w.client(Options{Insecure: []string{"auth.test"}}).Authenticate(context.Background(), mustEndpoint(t, "registry.test"), alice, nil); err != nil {
-			t.Fatalf("with auth.test insecure: %v", err)
+		// Marked insecure, the realm is still refused: the registry was
+		// reached over HTTPS, and a plain-HTTP realm would be a downgrade.
+		_, err = w.client(Options{Insecure: []string{"auth.test"}}).Authenticate(context.Background(), mustEndpoint(t, "registry.test"), alice, nil)
+		if !errors.Is(err, ErrInsecure) || !strings.Contains(err.Error(), "reached over HTTPS") {
+			t.Fatalf("with auth.test insecure: %v, want the downgrade refused", err)
+		}
+		if len(ts.all()) != 0 {
+			t.Errorf("the plain-HTTP realm was contacted: %+v", ts.all())
 		}
 	})
 	t.Run("loopback realm for a remote registry is refused", func(t *testing.T) {
