@@ -81,7 +81,7 @@ var rules = []rule{
 	{
 		dir:           "tokenexchange",
 		why:           "the token-exchange decorator wraps any helper.Store and depends on helper (and the shared leaves: file lock, HTTP policy, scrubber) only",
-		moduleAllowed: []string{"helper", "internal/filelock", "internal/httppolicy", "internal/scrub"},
+		moduleAllowed: []string{"helper", "internal/filelock", "internal/httppolicy", "internal/scrub", "internal/hostpattern"},
 	},
 	{
 		dir:           "internal/registryauth",
@@ -90,8 +90,8 @@ var rules = []rule{
 	},
 	{
 		dir:           "internal/config",
-		why:           "configuration knows no backend and no protocol: it depends on the user-directory and atomic-write leaves only",
-		moduleAllowed: []string{"internal/userdir", "internal/atomicfile"},
+		why:           "configuration knows no backend and no protocol: it depends on the user-directory, atomic-write and host-pattern leaves only",
+		moduleAllowed: []string{"internal/userdir", "internal/atomicfile", "internal/hostpattern"},
 	},
 	{
 		dir:               "internal/dockerconfig",
@@ -119,6 +119,12 @@ var rules = []rule{
 	{
 		dir:               "internal/scrub",
 		why:               "the scrubber of peer text is a leaf shared by everything that shows what a peer said",
+		moduleAllowed:     []string{},
+		thirdPartyAllowed: []string{},
+	},
+	{
+		dir:               "internal/hostpattern",
+		why:               "registry patterns are a leaf shared by the configuration and token exchange",
 		moduleAllowed:     []string{},
 		thirdPartyAllowed: []string{},
 	},
