@@ -22,6 +22,7 @@ type hintError struct {
 
 func (e *hintError) Error() string { return e.err.Error() }
 func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
 
 // WithHint attaches a hint to err: one line, shown on stderr, that says what
 // the user can do. It returns nil when err is nil.
@@ -32,11 +33,13 @@ func WithHint(err error, hint string) error {
 	return &hintError{err: err, hint: hint}
 }
 
-// Hint returns the outermost hint attached to err with WithHint, or "".
+// Hint returns the outermost hint attached to err, or "": by WithHint, or
+// by any error in the chain with a Hint() string method (packages that do
+// not import helper, such as internal/config, attach hints that way).
 func Hint(err error) string {
-	var h *hintError
+	var h interface{ Hint() string }
 	if errors.As(err, &h) {
-		return h.hint
+		return h.Hint()
 	}
 	return ""
 }

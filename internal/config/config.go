@@ -197,10 +197,21 @@ func Load(getenv func(string) string) (*Config, error) {
 }
 
 func (c *Config) readFile(path string) error {
-	f, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("failed to read config file %s: %v", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		// A FIFO would block the open, and every docker pull with it.
+		return fmt.Errorf("failed to read config file %s: not a regular file", path)
+	}
+	if err := checkTrusted(path, fi); err != nil {
+		return withHint(err, fmt.Sprintf("chmod go-w the file and its directory, and make sure you own both (chown), or point %s elsewhere", EnvConfig))
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("failed to read config file %s: %v", path, err)
 	}
@@ -286,3 +297,16 @@ func DefaultDir(getenv func(string) string) (string, error) {
 	}
 	return filepath.Join(base, AppDirName), nil
 }
+
+// hinted is an error with one line that tells the user what to do, which
+// helper.Hint finds (this package does not import helper).
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e *hinted) Error() string { return e.err.Error() }
+func (e *hinted) Unwrap() error { return e.err }
+func (e *hinted) Hint() string  { return e.hint }
+
+func withHint(err error, hint string) error { return &hinted{err: err, hint: hint} }

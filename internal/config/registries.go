@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/notaryproject/docker-credential-notation/internal/atomicfile"
+	"github.com/notaryproject/docker-credential-notation/internal/hostpattern"
 )
 
 // Registry is one registry's token-exchange settings, under "registries" in
@@ -44,8 +46,105 @@ type Registry struct {
 	// empty means 5 seconds.
 	Timeout string `json:"timeout,omitempty"`
 
+	// SubjectToken makes the registry a workload registry: get exchanges
+	// the platform token it names (RFC 8693) for the registry credential,
+	// and nothing is stored or logged in. Nil means a refresh-token
+	// registry (login).
+	SubjectToken *SubjectToken `json:"subjectToken,omitempty"`
+	// SubjectTokenType is the subject_token_type of the exchange; empty
+	// means urn:ietf:params:oauth:token-type:jwt.
+	SubjectTokenType string `json:"subjectTokenType,omitempty"`
+	// Audience and Resource are the exchange's audience and resource
+	// parameters; empty sends none.
+	Audience string `json:"audience,omitempty"`
+	Resource string `json:"resource,omitempty"`
+	// RequestedTokenType is the exchange's requested_token_type; empty
+	// sends none.
+	RequestedTokenType string `json:"requestedTokenType,omitempty"`
+	// TokenParams are extra form fields of the exchange (Docker Hub's
+	// connection_id). The exchange's own fields cannot be replaced.
+	TokenParams map[string]string `json:"tokenParams,omitempty"`
+
 	// ClientSecret is refused with a message: secrets never go in the file.
 	ClientSecret *string `json:"clientSecret,omitempty"`
+}
+
+// SubjectToken names where a workload's platform token comes from: exactly
+// one field is set.
+type SubjectToken struct {
+	// File is an absolute path, read at each exchange (a projected
+	// Kubernetes token or GitLab's id_tokens file rotates).
+	File string `json:"file,omitempty"`
+	// Env names the environment variable that holds the token.
+	Env string `json:"env,omitempty"`
+	// GitHubActions asks the Actions runner for a token with this audience
+	// (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN, set with
+	// permissions: id-token: write).
+	GitHubActions *GitHubActions `json:"githubActions,omitempty"`
+	// KubernetesServiceAccount takes the pod's service-account token from
+	// kubelet's request (kubelet-provider only).
+	KubernetesServiceAccount *struct{} `json:"kubernetesServiceAccount,omitempty"`
+}
+
+// GitHubActions is the GitHub Actions subject token source.
+type GitHubActions struct {
+	// Audience is the token's aud claim. Required.
+	Audience string `json:"audience,omitempty"`
+}
+
+// Describe names the source for messages, never its value.
+func (t *SubjectToken) Describe() string {
+	switch {
+	case t == nil:
+		return "none"
+	case t.File != "":
+		return "file " + t.File
+	case t.Env != "":
+		return "environment variable " + t.Env
+	case t.GitHubActions != nil:
+		return "GitHub Actions (audience " + t.GitHubActions.Audience + ")"
+	case t.KubernetesServiceAccount != nil:
+		return "the pod's Kubernetes service account (kubelet)"
+	}
+	return "none"
+}
+
+// exchangeFields are the token exchange's own form fields, which
+// tokenParams cannot replace.
+var exchangeFields = []string{"grant_type", "subject_token", "subject_token_type", "actor_token", "actor_token_type",
+	"audience", "resource", "scope", "requested_token_type", "client_id", "client_secret"}
+
+func (t *SubjectToken) check() error {
+	n := 0
+	if t.File != "" {
+		n++
+		if !filepath.IsAbs(t.File) {
+			return fmt.Errorf("invalid \"subjectToken\" file %q: want an absolute path", t.File)
+		}
+	}
+	if t.Env != "" {
+		n++
+		if !isVarName(t.Env) {
+			return fmt.Errorf("invalid \"subjectToken\" env %q: not a variable name", t.Env)
+		}
+	}
+	if t.GitHubActions != nil {
+		n++
+		if t.GitHubActions.Audience == "" {
+			return errors.New(`"subjectToken" githubActions needs an "audience" (the one the provider expects)`)
+		}
+	}
+	if t.KubernetesServiceAccount != nil {
+		n++
+	}
+	if n != 1 {
+		return errors.New(`"subjectToken" must name exactly one source: "file", "env", "githubActions" or "kubernetesServiceAccount"`)
+	}
+	return nil
+}
+
+func isVarName(s string) bool {
+	return s != "" && !strings.ContainsAny(s, "= \t\n\x00")
 }
 
 // maxTimeout bounds a registry's timeout: every request of a `docker pull`
@@ -65,8 +164,33 @@ func (r Registry) Check() error {
 	if r.ClientSecret != nil {
 		return errors.New(`"clientSecret" must not be in the config file: name the environment variable that holds it in "clientSecretEnv"`)
 	}
-	if r.ClientID == "" {
-		return errors.New(`no "clientID"`)
+	if r.SubjectToken != nil {
+		if err := r.SubjectToken.check(); err != nil {
+			return err
+		}
+		if r.DeviceAuthURL != "" {
+			return errors.New(`"deviceAuthorizationURL" is for login, and a registry with "subjectToken" has none`)
+		}
+		for k := range r.TokenParams {
+			if k == "" || slices.Contains(exchangeFields, k) {
+				return fmt.Errorf("invalid \"tokenParams\" field %q: the exchange sets it itself", k)
+			}
+		}
+	} else {
+		if r.ClientID == "" {
+			return errors.New(`no "clientID"`)
+		}
+		for _, f := range []struct{ name, v string }{{"subjectTokenType", r.SubjectTokenType}, {"audience", r.Audience}, {"resource", r.Resource}, {"requestedTokenType", r.RequestedTokenType}} {
+			if f.v != "" {
+				return fmt.Errorf("%q applies to a workload registry only: set \"subjectToken\" too", f.name)
+			}
+		}
+		if len(r.TokenParams) > 0 {
+			return errors.New(`"tokenParams" applies to a workload registry only: set "subjectToken" too`)
+		}
+	}
+	if r.ClientSecretEnv != "" && r.ClientID == "" {
+		return errors.New(`"clientSecretEnv" needs a "clientID"`)
 	}
 	if r.Issuer == "" && r.TokenURL == "" {
 		return errors.New(`neither "issuer" nor "tokenURL" is set`)
@@ -80,7 +204,7 @@ func (r Registry) Check() error {
 			return fmt.Errorf("invalid %q %q: want an absolute https URL without user information", f.name, redact(f.v))
 		}
 	}
-	if r.ClientSecretEnv != "" && strings.ContainsAny(r.ClientSecretEnv, "= \t\n\x00") {
+	if r.ClientSecretEnv != "" && !isVarName(r.ClientSecretEnv) {
 		return fmt.Errorf("invalid \"clientSecretEnv\" %q: not a variable name", r.ClientSecretEnv)
 	}
 	for _, s := range r.Scopes {
@@ -132,6 +256,9 @@ func checkRegistries(regs map[string]Registry) error {
 			return fmt.Errorf("invalid \"registries\" entry %q: %v", redactKey(k), err)
 		}
 	}
+	if _, err := hostpattern.NewTable(keys, func(string) (string, bool) { return "", false }); err != nil {
+		return fmt.Errorf("invalid \"registries\": %v", err)
+	}
 	return nil
 }
 
@@ -163,6 +290,19 @@ func (c *Config) registrySettings() []Setting {
 			add("insecure", "true")
 		}
 		add("timeout", r.Timeout)
+		if r.SubjectToken != nil {
+			add("subjectToken", r.SubjectToken.Describe())
+		}
+		add("subjectTokenType", r.SubjectTokenType)
+		add("audience", r.Audience)
+		add("resource", r.Resource)
+		add("requestedTokenType", r.RequestedTokenType)
+		params := make([]string, 0, len(r.TokenParams))
+		for k, v := range r.TokenParams {
+			params = append(params, k+"="+v)
+		}
+		slices.Sort(params)
+		add("tokenParams", strings.Join(params, ","))
 		out = append(out, Setting{Name: "registries." + k, Value: strings.Join(parts, " "), Source: "config file"})
 	}
 	return out

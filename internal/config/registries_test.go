@@ -46,6 +46,14 @@ func TestRegistriesRejected(t *testing.T) {
 		{"token username", `{"issuer":"https://i/","clientID":"c","username":"<token>"}`, `"<token>"`},
 		{"scope with space", `{"issuer":"https://i/","clientID":"c","scopes":["openid offline_access"]}`, `one scope per element`},
 		{"unknown field", `{"issuer":"https://i/","clientID":"c","client_id":"x"}`, `unknown field "client_id"`},
+		{"two subject sources", `{"tokenURL":"https://i/t","subjectToken":{"file":"/t","env":"T"}}`, `exactly one source`},
+		{"no subject source", `{"tokenURL":"https://i/t","subjectToken":{}}`, `exactly one source`},
+		{"relative subject file", `{"tokenURL":"https://i/t","subjectToken":{"file":"token"}}`, `want an absolute path`},
+		{"actions without audience", `{"tokenURL":"https://i/t","subjectToken":{"githubActions":{}}}`, `needs an "audience"`},
+		{"tokenParams replaces a field", `{"tokenURL":"https://i/t","subjectToken":{"env":"T"},"tokenParams":{"subject_token":"x"}}`, `the exchange sets it itself`},
+		{"audience without a subject", `{"tokenURL":"https://i/t","clientID":"c","audience":"a"}`, `applies to a workload registry only`},
+		{"device login for a workload", `{"tokenURL":"https://i/t","deviceAuthorizationURL":"https://i/d","subjectToken":{"env":"T"}}`, `is for login`},
+		{"secret without a client", `{"tokenURL":"https://i/t","clientSecretEnv":"S","subjectToken":{"env":"T"}}`, `needs a "clientID"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, t.TempDir(), `{"registries":{"registry.example.com":`+tc.entry+`}}`)
@@ -57,6 +65,33 @@ func TestRegistriesRejected(t *testing.T) {
 				t.Fatalf("the error quotes a secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestWorkloadRegistryLoaded(t *testing.T) {
+	path := writeConfig(t, t.TempDir(), `{"registries":{"*.ci.example":{"issuer":"https://sts.example.com/","subjectToken":{"githubActions":{"audience":"registry"}},
+		"audience":"reg","tokenParams":{"connection_id":"c0ffee"}}}}`)
+	c := mustLoad(t, regEnv(t, path))
+	r := c.Registries["*.ci.example"]
+	if r.SubjectToken == nil || r.SubjectToken.GitHubActions == nil || r.SubjectToken.GitHubActions.Audience != "registry" || r.TokenParams["connection_id"] != "c0ffee" {
+		t.Fatalf("registry = %+v", r)
+	}
+	s := settings(c)["registries.*.ci.example"]
+	if !strings.Contains(s.Value, "subjectToken=GitHub Actions (audience registry)") || !strings.Contains(s.Value, "tokenParams=connection_id=c0ffee") {
+		t.Errorf("setting = %+v", s)
+	}
+}
+
+func TestRegistryPatternsChecked(t *testing.T) {
+	for entry, want := range map[string]string{
+		`"*":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`: "would match every registry",
+		`"a*.example":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`: "whole labels only",
+		`"*.a.example":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}},"x.*.example":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`: `"*.a.example" and "x.*.example"`,
+	} {
+		path := writeConfig(t, t.TempDir(), `{"registries":{`+entry+`}}`)
+		if _, err := Load(regEnv(t, path).get); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%s): %v, want an error about %s", entry, err, want)
+		}
 	}
 }
 
