@@ -20,7 +20,6 @@ require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/danieljoos/wincred v1.2.3 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -50,8 +49,13 @@ require (
 )
 
 // Test-only: a real OpenID Provider run in-process by the token-exchange
-// tests (tokenexchange/oidctest, which only tests import).
-require github.com/zitadel/oidc/v3 v3.52.0
+// tests (tokenexchange/oidctest, which only tests import), and go-jose
+// (already zitadel's) for the workload issuer that signs the subject tokens
+// it exchanges.
+require (
+	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/zitadel/oidc/v3 v3.52.0
+)
 
 // Test-only: bcrypt for the htpasswd files of the real registries that
 // tests/registry and tests/e2e start (internal/testutil/registryfixture,

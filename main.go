@@ -137,7 +137,7 @@ func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (helper.Store,
 		if procEnv != nil && r.ClientSecretEnv != "" {
 			procEnv.withhold(r.ClientSecretEnv)
 		}
-		regs[u] = tokenexchange.Registry{
+		tr := tokenexchange.Registry{
 			Issuer:          r.Issuer,
 			TokenURL:        r.TokenURL,
 			DeviceAuthURL:   r.DeviceAuthURL,
@@ -149,8 +149,46 @@ func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (helper.Store,
 			Insecure:        r.Insecure,
 			Timeout:         r.TimeoutDuration(),
 		}
+		if r.SubjectToken != nil {
+			tr.Subject = subjectSource(r.SubjectToken, env.Getenv)
+			tr.SubjectTokenType = r.SubjectTokenType
+			tr.Audience, tr.Resource, tr.RequestedTokenType = r.Audience, r.Resource, r.RequestedTokenType
+			tr.TokenParams = r.TokenParams
+		}
+		regs[u] = tr
 	}
 	return tokenexchange.New(s, tokenexchange.Options{Dir: cfg.StoreDir, Registries: regs, Warn: env.Stderr})
+}
+
+// GitHub Actions' variables for requesting a job's OIDC token.
+const (
+	envActionsRequestURL   = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	envActionsRequestToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+)
+
+// subjectSource turns a workload registry's subjectToken setting into the
+// source the exchange reads. Tokens in the environment are withheld from
+// the helper's children like every other secret.
+func subjectSource(t *config.SubjectToken, getenv func(string) string) tokenexchange.SubjectSource {
+	switch {
+	case t.File != "":
+		return tokenexchange.FileSubject{Path: t.File}
+	case t.Env != "":
+		if procEnv != nil {
+			procEnv.withhold(t.Env)
+		}
+		return tokenexchange.EnvSubject{Name: t.Env, Value: getenv(t.Env)}
+	case t.GitHubActions != nil:
+		if procEnv != nil {
+			procEnv.withhold(envActionsRequestToken)
+		}
+		return tokenexchange.GitHubActionsSubject{Audience: t.GitHubActions.Audience, RequestURL: getenv(envActionsRequestURL), RequestToken: getenv(envActionsRequestToken)}
+	}
+	return tokenexchange.UnavailableSubject{
+		What: t.Describe(),
+		Why:  "it comes with kubelet's image credential request, which only '" + cli.Name + " kubelet-provider' receives",
+		Hint: `run the helper as kubelet's credential provider, or give the pod's projected token file as "subjectToken": {"file": "/path"}`,
+	}
 }
 
 func getenvIf(getenv func(string) string, name string) string {

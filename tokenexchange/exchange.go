@@ -144,9 +144,12 @@ func (r *registry) secrets(values ...string) *scrub.Secrets {
 // stores the refresh token under key (with serverURL as the server URL) and
 // the access token in the cache.
 func (s *Store) DeviceLogin(ctx context.Context, key helper.Key, serverURL string, show func(verificationURI, verificationURIComplete, userCode string, expiry time.Time)) error {
-	r := s.regs[key]
+	r := s.lookup(key)
 	if r == nil {
 		return notConfigured(key)
+	}
+	if r.workload() {
+		return workloadLogin(r)
 	}
 	if err := r.checkSecret(); err != nil {
 		return err
@@ -204,9 +207,12 @@ func (s *Store) DeviceLogin(ctx context.Context, key helper.Key, serverURL strin
 // at once (and, with a provider that rotates refresh tokens, replaced by
 // the new one). A refused token stores nothing.
 func (s *Store) ImportRefreshToken(ctx context.Context, key helper.Key, serverURL, refreshToken string) error {
-	r := s.regs[key]
+	r := s.lookup(key)
 	if r == nil {
 		return notConfigured(key)
+	}
+	if r.workload() {
+		return workloadLogin(r)
 	}
 	if refreshToken == "" {
 		return errors.New("failed to import the refresh token: it is empty")
@@ -255,4 +261,11 @@ func (s *Store) saveLocked(ctx context.Context, r *registry, serverURL string, t
 func notConfigured(key helper.Key) error {
 	return helper.WithHint(fmt.Errorf("%s is not configured for token exchange", key),
 		fmt.Sprintf("pass --issuer (or --token-url) and --client-id to '%s login', or add %s under \"registries\" in the config file", program, key))
+}
+
+// workloadLogin refuses a login to a workload registry: there is nothing
+// to log in with.
+func workloadLogin(r *registry) error {
+	return helper.WithHint(fmt.Errorf("%s gets its credential by exchanging the subject token from %s: there is nothing to log in with", r.key, r.Subject),
+		fmt.Sprintf("run '%s get' (or docker pull) and the token is exchanged then", program))
 }

@@ -1,6 +1,8 @@
 package tokenexchange
 
 import (
+	"time"
+
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
 )
@@ -27,3 +29,16 @@ func EncodeCache(e *cacheEntry) (string, error) {
 	c, err := encodeCache(helperKeyForTests, e)
 	return c.Secret, err
 }
+
+// ParseExchanged parses a token-exchange answer and returns its access
+// token and lifetime.
+func ParseExchanged(b []byte) (string, time.Duration, error) {
+	t, err := parseExchanged(b)
+	if err != nil {
+		return "", 0, err
+	}
+	return t.AccessToken, t.lifetime(), nil
+}
+
+// TokenIdentity is the cache binding of a subject token.
+var TokenIdentity = tokenIdentity

@@ -174,3 +174,30 @@ func FuzzRevokeResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzExchangeResponse: the token endpoint's answer to a token exchange
+// (RFC 8693 section 2.2.1) comes from the network; parsing never panics,
+// an accepted answer has a token fit for a credential and a positive
+// lifetime, and the JWT identity reader never panics on its token.
+func FuzzExchangeResponse(f *testing.F) {
+	f.Add(`{"access_token":"at","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer","expires_in":300}`)
+	f.Add(`{"access_token":"at","expires_in":"300"}`)
+	f.Add(`{"access_token":"at","expires_in":-1}`)
+	f.Add(`{"access_token":"a b"}`)
+	f.Add(`{"access_token":"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJpIiwic3ViIjoicyJ9.c2ln","expires_in":1e400}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, body string) {
+		tok, life, err := tokenexchange.ParseExchanged([]byte(body))
+		_ = tokenexchange.TokenIdentity(body)
+		if err != nil {
+			return
+		}
+		if tok == "" || strings.ContainsAny(tok, " \t\r\n\"\\") {
+			t.Fatalf("accepted token %q", tok)
+		}
+		if life <= 0 {
+			t.Fatalf("accepted lifetime %v", life)
+		}
+		_ = tokenexchange.TokenIdentity(tok)
+	})
+}

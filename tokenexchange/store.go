@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/internal/filelock"
+	"github.com/notaryproject/docker-credential-notation/internal/hostpattern"
 	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
 )
 
@@ -73,6 +75,19 @@ type Registry struct {
 	// Timeout bounds each request to the provider; zero means
 	// DefaultTimeout.
 	Timeout time.Duration
+
+	// Subject, when set, makes the registry a workload registry: get
+	// exchanges the token it supplies (RFC 8693) for the registry
+	// credential, nothing is stored and ClientID is optional.
+	Subject SubjectSource
+	// SubjectTokenType is the exchange's subject_token_type; empty means
+	// TokenTypeJWT.
+	SubjectTokenType string
+	// Audience, Resource and RequestedTokenType are sent when set.
+	Audience, Resource, RequestedTokenType string
+	// TokenParams are extra form fields of the exchange (Docker Hub's
+	// connection_id).
+	TokenParams map[string]string
 }
 
 // Options configures a Store.
@@ -81,8 +96,10 @@ type Options struct {
 	// with mode 0700 when needed. Required when Registries is not empty.
 	Dir string
 	// Registries maps a server URL, in any spelling clients use (see
-	// helper.ParseServerURL), to its exchange settings. Registries not
-	// listed pass straight through to the wrapped store.
+	// helper.ParseServerURL), or a host pattern (internal/hostpattern:
+	// "*.ci.example"), to its exchange settings. An exact key beats a
+	// pattern, the most specific pattern beats the others; registries that
+	// match none pass straight through to the wrapped store.
 	Registries map[string]Registry
 	// HTTPClient supplies the transport for requests to providers; nil means
 	// a clone of http.DefaultTransport. Whatever it is, every request gets
@@ -100,10 +117,20 @@ type Options struct {
 // registries for access tokens. See the package documentation.
 type Store struct {
 	inner    helper.Store
-	regs     map[helper.Key]*registry
 	lockPath string
 	now      func() time.Time
 	warn     io.Writer
+	base     *http.Client
+
+	// patterns resolves a host to the pattern of its entry; patternSets
+	// holds the pattern entries' settings.
+	patterns    *hostpattern.Table
+	patternSets map[string]Registry
+
+	mu sync.Mutex
+	// regs holds the exact entries, and the registries resolved through a
+	// pattern so far.
+	regs map[helper.Key]*registry
 }
 
 var _ helper.Store = (*Store)(nil)
@@ -117,8 +144,11 @@ type registry struct {
 	Registry
 	key      helper.Key
 	cacheKey helper.Key
-	policy   httppolicy.Policy
-	client   *http.Client
+	// entry is the key of its entry in the settings: the server URL as
+	// written, or the pattern that matched.
+	entry  string
+	policy httppolicy.Policy
+	client *http.Client
 }
 
 // New wraps inner. It checks every registry's settings and touches nothing
@@ -138,9 +168,27 @@ func New(inner helper.Store, opts Options) (*Store, error) {
 		}
 		s.lockPath = filepath.Join(dir, LockFileName)
 	}
+	s.base = opts.HTTPClient
+	keys := make([]string, 0, len(opts.Registries))
+	for u := range opts.Registries {
+		keys = append(keys, u)
+	}
+	table, err := hostpattern.NewTable(keys, func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, fmt.Errorf("invalid token exchange settings: %v", err)
+	}
+	s.patterns, s.patternSets = table, map[string]Registry{}
 	spelled := map[helper.Key]string{}
 	for u, set := range opts.Registries {
-		r, err := newRegistry(u, set, opts.HTTPClient)
+		if hostpattern.IsPattern(u) {
+			// Checked on a host it matches; resolved on first use.
+			if _, err := newRegistry(u, strings.ReplaceAll(u, "*", "x"), set, opts.HTTPClient); err != nil {
+				return nil, err
+			}
+			s.patternSets[u] = set
+			continue
+		}
+		r, err := newRegistry(u, u, set, opts.HTTPClient)
 		if err != nil {
 			return nil, err
 		}
@@ -154,10 +202,37 @@ func New(inner helper.Store, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func newRegistry(serverURL string, set Registry, base *http.Client) (*registry, error) {
+// lookup returns the registry key's settings apply to, or nil: its exact
+// entry, else (for a key without a path) the most specific pattern.
+func (s *Store) lookup(key helper.Key) *registry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.regs[key]; r != nil {
+		return r
+	}
+	host := key.String()
+	if len(s.patternSets) == 0 || strings.Contains(host, "/") {
+		return nil
+	}
+	pattern, ok := s.patterns.Lookup(host)
+	if !ok {
+		return nil
+	}
+	r, err := newRegistry(pattern, host, s.patternSets[pattern], s.base)
+	if err != nil {
+		// New checked the settings on a host the pattern matches; a host
+		// they fail for (its cache key) is left to the wrapped store.
+		return nil
+	}
+	s.regs[key] = r
+	return r
+}
+
+// newRegistry resolves the settings of entry for the registry serverURL.
+func newRegistry(entry, serverURL string, set Registry, base *http.Client) (*registry, error) {
 	fail := func(format string, args ...any) (*registry, error) {
-		return nil, helper.WithHint(fmt.Errorf("invalid token exchange settings for %s: %s", redactUserinfo(serverURL), fmt.Sprintf(format, args...)),
-			fmt.Sprintf("fix or remove the \"registries\" entry for %s in the config file; '%s config' shows where it is", redactUserinfo(serverURL), program))
+		return nil, helper.WithHint(fmt.Errorf("invalid token exchange settings for %s: %s", redactUserinfo(entry), fmt.Sprintf(format, args...)),
+			fmt.Sprintf("fix or remove the \"registries\" entry for %s in the config file; '%s config' shows where it is", redactUserinfo(entry), program))
 	}
 	key, err := helper.ParseServerURL(serverURL)
 	if err != nil {
@@ -170,11 +245,15 @@ func newRegistry(serverURL string, set Registry, base *http.Client) (*registry, 
 	if err != nil {
 		return fail("%v", err)
 	}
-	r := &registry{Registry: set, key: key, cacheKey: ck}
+	r := &registry{Registry: set, key: key, cacheKey: ck, entry: entry}
 	r.Scopes = slices.Clone(set.Scopes)
 	switch {
-	case r.ClientID == "":
+	case r.ClientID == "" && !r.workload():
 		return fail("no client id")
+	case r.ClientSecretEnv != "" && r.ClientID == "":
+		return fail("a client secret without a client id")
+	case r.workload() && r.DeviceAuthURL != "":
+		return fail("a device authorization URL for a registry with a subject token")
 	case r.Issuer == "" && r.TokenURL == "":
 		return fail("neither an issuer nor a token URL")
 	case r.Username == helper.IdentityTokenUsername:
@@ -211,7 +290,10 @@ func newRegistry(serverURL string, set Registry, base *http.Client) (*registry, 
 	if r.Username == "" {
 		r.Username = DefaultUsername
 	}
-	if r.Scopes == nil && r.Issuer != "" {
+	if r.workload() && r.SubjectTokenType == "" {
+		r.SubjectTokenType = TokenTypeJWT
+	}
+	if r.Scopes == nil && r.Issuer != "" && !r.workload() {
 		r.Scopes = slices.Clone(DefaultScopes)
 	}
 	r.client = r.policy.Client()
@@ -234,7 +316,7 @@ func redactUserinfo(u string) string {
 
 // Exchanges reports whether key is a registry configured for token
 // exchange.
-func (s *Store) Exchanges(key helper.Key) bool { return s.regs[key] != nil }
+func (s *Store) Exchanges(key helper.Key) bool { return s.lookup(key) != nil }
 
 // Describe says where credentials are kept, and which registries exchange
 // tokens.
@@ -243,12 +325,19 @@ func (s *Store) Describe() string {
 	if ds, ok := s.inner.(helper.Describer); ok {
 		d = ds.Describe()
 	}
-	if len(s.regs) == 0 {
-		return d
+	s.mu.Lock()
+	keys := make([]string, 0, len(s.regs)+len(s.patternSets))
+	for k, r := range s.regs {
+		if !hostpattern.IsPattern(r.entry) {
+			keys = append(keys, k.String())
+		}
 	}
-	keys := make([]string, 0, len(s.regs))
-	for k := range s.regs {
-		keys = append(keys, k.String())
+	s.mu.Unlock()
+	for p := range s.patternSets {
+		keys = append(keys, p)
+	}
+	if len(keys) == 0 {
+		return d
 	}
 	slices.Sort(keys)
 	return d + "; token exchange for " + strings.Join(keys, ", ")
@@ -273,9 +362,12 @@ func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, er
 	if isReserved(key) {
 		return helper.Credentials{}, notFound(key)
 	}
-	r := s.regs[key]
+	r := s.lookup(key)
 	if r == nil {
 		return s.inner.Get(ctx, key)
+	}
+	if r.workload() {
+		return s.workloadGet(ctx, r)
 	}
 	c, err := s.inner.Get(ctx, key)
 	if err != nil || c.Username != helper.IdentityTokenUsername {
@@ -459,9 +551,12 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 	if isReserved(key) {
 		return fmt.Errorf("failed to store the credential for %s: server URLs with %q are reserved for the helper's own keys", key, reservedMarker)
 	}
-	r := s.regs[key]
+	r := s.lookup(key)
 	if r == nil {
 		return s.inner.Put(ctx, key, c)
+	}
+	if r.workload() {
+		return s.workloadPut(ctx, r, c)
 	}
 	if c.Username == r.Username {
 		e, err := s.readCacheEntry(ctx, r)
@@ -496,9 +591,12 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 	if isReserved(key) {
 		return notFound(key)
 	}
-	r := s.regs[key]
+	r := s.lookup(key)
 	if r == nil {
 		return s.inner.Delete(ctx, key)
+	}
+	if r.workload() {
+		return s.workloadDelete(ctx, r)
 	}
 	unlock, err := s.lock(ctx, r)
 	if err != nil {
@@ -543,9 +641,11 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 			delete(m, u)
 			continue
 		}
-		if len(s.regs) > 0 && user == helper.IdentityTokenUsername {
-			if k, err := helper.ParseServerURL(u); err == nil && s.regs[k] != nil {
-				m[u] = s.regs[k].Username
+		if user == helper.IdentityTokenUsername {
+			if k, err := helper.ParseServerURL(u); err == nil {
+				if r := s.lookup(k); r != nil && !r.workload() {
+					m[u] = r.Username
+				}
 			}
 		}
 	}

@@ -61,6 +61,16 @@ type Options struct {
 	// provider announces; zero means 1 (the example's own is 5, and it does
 	// not enforce it).
 	PollInterval int
+	// Workload, when set, is trusted for token exchange: a subject token
+	// it signed is exchanged for an access token (confidential client
+	// only, as zitadel requires).
+	Workload *Workload
+	// SubjectAudience, when set, is the audience a subject token must
+	// carry.
+	SubjectAudience string
+	// ExchangeAudience, when set, is the audience parameter an exchange
+	// must send.
+	ExchangeAudience string
 }
 
 // Provider is a running provider.
@@ -113,9 +123,12 @@ func Start(t testing.TB, opts Options) *Provider {
 	public := storage.NativeClient(PublicClientID)
 	confidential := storage.DeviceClient(ConfidentialClientID, ConfidentialClientSecret)
 	p.storage = &deviceStorage{
-		Storage:  storage.NewStorageWithClients(users, map[string]*storage.Client{public.GetID(): public, confidential.GetID(): confidential}),
-		users:    users,
-		lifetime: opts.AccessTokenLifetime,
+		Storage:          storage.NewStorageWithClients(users, map[string]*storage.Client{public.GetID(): public, confidential.GetID(): confidential}),
+		users:            users,
+		lifetime:         opts.AccessTokenLifetime,
+		workload:         opts.Workload,
+		subjectAudience:  opts.SubjectAudience,
+		exchangeAudience: opts.ExchangeAudience,
 	}
 	p.handler = exampleop.SetupServer(p.Issuer, p.storage, nil, false)
 	p.Server.Start()
@@ -298,17 +311,21 @@ type deviceStorage struct {
 	*storage.Storage
 	users    storage.UserStore
 	lifetime time.Duration
+
+	workload                          *Workload
+	subjectAudience, exchangeAudience string
+	lastRefusal                       atomic.Value // string
 }
 
-// GetClientByClientID gives both clients the device_code and refresh_token
-// grants.
+// GetClientByClientID gives both clients the device_code, refresh_token
+// and token-exchange grants.
 func (s *deviceStorage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
 	c, err := s.Storage.GetClientByClientID(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
 	grants := slices.Clone(c.GrantTypes())
-	for _, g := range []oidc.GrantType{oidc.GrantTypeDeviceCode, oidc.GrantTypeRefreshToken} {
+	for _, g := range []oidc.GrantType{oidc.GrantTypeDeviceCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeTokenExchange} {
 		if !slices.Contains(grants, g) {
 			grants = append(grants, g)
 		}
