@@ -46,8 +46,13 @@ _docker_credential_notation() {
 		fi
 		;;
 	config)
+		case $prev in
+		--registry)
+			return
+			;;
+		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--json --help -h' -- "$cur"))
+			COMPREPLY=($(compgen -W '--json --registry --help -h' -- "$cur"))
 		fi
 		;;
 	migrate)

@@ -25,6 +25,7 @@ complete -c docker-credential-notation -n '__fish_seen_subcommand_from erase' -l
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from list' -l help -s h -d 'show help'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from version' -l help -s h -d 'show help'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from config' -l json -d 'print JSON'
+complete -c docker-credential-notation -n '__fish_seen_subcommand_from config' -l registry -r -d 'also say which "registries" entry of the config file applies to `HOST` (exact, or the pattern that matched)'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from config' -l help -s h -d 'show help'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from migrate' -l to -r -a 'keychain file' -d 'the backend to move credentials to: file or keychain'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from migrate' -l overwrite -d 'replace a different credential that the target already holds for the same registry'

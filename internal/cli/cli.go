@@ -239,12 +239,38 @@ type KeyDescriber interface {
 	KeySource() (source, origin string, err error)
 }
 
+// registryEntrySetting says which "registries" entry applies to host.
+func registryEntrySetting(cfg *config.Config, host string) (config.Setting, error) {
+	k, err := helper.ParseServerURL(host)
+	if err != nil {
+		return config.Setting{}, fmt.Errorf("invalid --registry: %v", err)
+	}
+	exact := func(e string) (string, bool) {
+		ek, err := helper.ParseServerURL(e)
+		return ek.String(), err == nil
+	}
+	s := config.Setting{Name: "registry " + k.String(), Value: "no entry: credentials are stored and returned as they are", Source: "config file"}
+	if entry, ok := cfg.RegistryEntry(k.String(), exact); ok {
+		how := "exact entry"
+		if strings.Contains(entry, "*") {
+			how = "pattern"
+		}
+		kind := "refresh-token exchange (login)"
+		if r := cfg.Registries[entry]; r.SubjectToken != nil {
+			kind = "workload exchange of the subject token from " + r.SubjectToken.Describe()
+		}
+		s.Value = fmt.Sprintf("%s %q: %s", how, entry, kind)
+	}
+	return s, nil
+}
+
 func configCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:  "config",
 		Usage: "print the effective configuration and where each value comes from (never a secret)",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&ucli.StringFlag{Name: "registry", Usage: "also say which \"registries\" entry of the config file applies to `HOST` (exact, or the pattern that matched)"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {
@@ -255,6 +281,13 @@ func configCommand(env *Env) *ucli.Command {
 				return err
 			}
 			settings := cfg.Settings()
+			if host := c.String("registry"); host != "" {
+				s, err := registryEntrySetting(cfg, host)
+				if err != nil {
+					return err
+				}
+				settings = append(settings, s)
+			}
 			store, err := env.OpenStore(c.Context, cfg, env)
 			if err != nil {
 				return err

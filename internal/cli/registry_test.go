@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -238,5 +239,31 @@ func TestInsecureHosts(t *testing.T) {
 	}
 	if got := insecureHosts(func(string) string { return "" }, &config.Config{}, ep, false); len(got) != 0 {
 		t.Errorf("insecureHosts with nothing marked = %q", got)
+	}
+}
+
+func TestConfigRegistryShowsTheEntry(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfgPath, []byte(`{"registries":{
+		"*.ci.example":{"tokenURL":"https://sts.example/token","subjectToken":{"file":"/var/run/token"}},
+		"*.eu.ci.example":{"tokenURL":"https://sts.example/token","subjectToken":{"env":"CI_JWT"}},
+		"https://reg.eu.ci.example:443":{"tokenURL":"https://idp.example/token","clientID":"c"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{
+		"reg.eu.ci.example":         `exact entry "https://reg.eu.ci.example:443": refresh-token exchange (login)`,
+		"x.eu.ci.example":           `pattern "*.eu.ci.example": workload exchange of the subject token from environment variable CI_JWT`,
+		"https://a.b.ci.example/v2": `pattern "*.ci.example": workload exchange of the subject token from file /var/run/token`,
+		"ci.example":                "no entry",
+		"x.ci.example:5000":         "no entry",
+	} {
+		code, out, errOut := runWith(t, helpertest.NewMemStore(), map[string]string{config.EnvConfig: cfgPath}, "config", "--registry", host)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("config --registry %s: exit %d, want %q in\n%s%s", host, code, want, out, errOut)
+		}
+	}
+	if code, _, errOut := runWith(t, helpertest.NewMemStore(), map[string]string{config.EnvConfig: cfgPath}, "config", "--registry", "ftp://x"); code != 1 || !strings.Contains(errOut, "invalid --registry") {
+		t.Errorf("config --registry ftp://x: exit %d\n%s", code, errOut)
 	}
 }

@@ -357,3 +357,28 @@ func SaveRegistry(path, name string, r Registry, replace ...string) error {
 	}
 	return nil
 }
+
+// RegistryEntry returns the key of the "registries" entry whose settings
+// apply to the registry key (helper.Key's spelling: host[:port][/path]):
+// the exact entry, else for a host without a path the most specific
+// pattern. exactKey turns an exact entry's key into that spelling (every
+// spelling of a registry then finds it). ok is false when none applies.
+func (c *Config) RegistryEntry(key string, exactKey func(string) (string, bool)) (entry string, ok bool) {
+	keys := make([]string, 0, len(c.Registries))
+	for k := range c.Registries {
+		keys = append(keys, k)
+	}
+	t, err := hostpattern.NewTable(keys, exactKey)
+	if err != nil {
+		return "", false // Load refused such a file already
+	}
+	if !strings.Contains(key, "/") {
+		return t.Lookup(key)
+	}
+	for _, k := range keys {
+		if e, ok := exactKey(k); ok && !hostpattern.IsPattern(k) && e == key {
+			return k, true
+		}
+	}
+	return "", false
+}
