@@ -38,6 +38,9 @@ func BenchmarkGet(b *testing.B) {
 	if err := mem.Put(ctx, k, helper.Credentials{ServerURL: registryURL, Username: helper.IdentityTokenUsername, Secret: storedRefreshToken}); err != nil {
 		b.Fatal(err)
 	}
+	if err := tokenexchange.Bind(ctx, s, k, storedRefreshToken); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := s.Get(ctx, k); err != nil { // fills the cache
 		b.Fatal(err)
 	}

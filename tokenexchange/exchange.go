@@ -247,13 +247,16 @@ func (s *Store) save(ctx context.Context, r *registry, serverURL string, tok *oa
 	return s.saveLocked(ctx, r, serverURL, tok, issued)
 }
 
+// saveLocked stores a new grant: first the cache entry, which binds the
+// refresh token to this provider and client (get exchanges only a bound
+// token), then the refresh token.
 func (s *Store) saveLocked(ctx context.Context, r *registry, serverURL string, tok *oauth2.Token, issued time.Time) error {
-	if err := s.inner.Put(ctx, r.key, helper.Credentials{ServerURL: serverURL, Username: helper.IdentityTokenUsername, Secret: tok.RefreshToken}); err != nil {
-		return fmt.Errorf("failed to store the refresh token for %s: %w", r.key, err)
-	}
 	prev, _ := s.readCacheEntry(ctx, r)
 	if err := s.writeCache(ctx, r, newCacheEntry(tok.AccessToken, issued, lifetime(tok), r.grant(tok.RefreshToken), prev)); err != nil {
-		s.warnf("failed to cache the access token for %s: %v", r.key, err)
+		return fmt.Errorf("failed to store the access token for %s: %w", r.key, err)
+	}
+	if err := s.inner.Put(ctx, r.key, helper.Credentials{ServerURL: serverURL, Username: helper.IdentityTokenUsername, Secret: tok.RefreshToken}); err != nil {
+		return fmt.Errorf("failed to store the refresh token for %s: %w", r.key, err)
 	}
 	return nil
 }

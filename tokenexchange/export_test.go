@@ -1,6 +1,8 @@
 package tokenexchange
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
@@ -42,3 +44,14 @@ func ParseExchanged(b []byte) (string, time.Duration, error) {
 
 // TokenIdentity is the cache binding of a subject token.
 var TokenIdentity = tokenIdentity
+
+// Bind records refreshToken as obtained by the helper's login for key, as
+// login does: a stale cache entry bound to it, so that get refreshes it.
+func Bind(ctx context.Context, s *Store, key helper.Key, refreshToken string) error {
+	r := s.lookup(key)
+	if r == nil {
+		return errors.New("not configured")
+	}
+	past := time.Now().Add(-time.Hour)
+	return s.writeCache(ctx, r, newCacheEntry("stale-access-token", past, time.Minute, r.grant(refreshToken), nil))
+}

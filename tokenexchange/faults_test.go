@@ -87,6 +87,10 @@ func faultStore(t *testing.T, reg tokenexchange.Registry, c *clock, warn *syncBu
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As a login leaves it: the refresh token bound to this provider.
+	if err := tokenexchange.Bind(context.Background(), s, key(t, registryURL), storedRefreshToken); err != nil {
+		t.Fatal(err)
+	}
 	return s, mem
 }
 

@@ -417,6 +417,16 @@ func (s *Store) refreshLocked(ctx context.Context, r *registry, before helper.Cr
 	if cache.fresh(now) {
 		return r.answer(c, cache), nil
 	}
+	if cache == nil {
+		// The cache entry is the binding: written only by this helper's
+		// login (or a refresh of a bound token), its grant names the
+		// refresh token and the issuer, token URL and client it belongs
+		// to. A token docker login stored, or one obtained with other
+		// settings, is never sent to the provider of these.
+		return helper.Credentials{}, helper.WithHint(
+			fmt.Errorf("the identity token stored for %s was not obtained by '%s login' with the current settings of %s (issuer, tokenURL, clientID), so it is not sent to their provider", r.key, program, r.key),
+			fmt.Sprintf("run '%s login %s' to log in again, or '%s login --refresh-token-stdin %s' if this token was issued by that provider to that client", program, r.key, program, r.key))
+	}
 
 	tok, issued, err := s.refresh(ctx, r, c.Secret)
 	if err != nil {
@@ -447,8 +457,9 @@ func (s *Store) refreshLocked(ctx context.Context, r *registry, before helper.Cr
 	}
 	e := newCacheEntry(tok.AccessToken, issued, lifetime(tok), r.grant(rt), cache)
 	if err := s.writeCache(ctx, r, e); err != nil {
-		// The token is good; only the next get pays for another refresh.
-		s.warnf("failed to cache the access token for %s: %v", r.key, err)
+		// The token is good; but without its cache entry (the binding)
+		// the next get asks for a new login.
+		s.warnf("failed to cache the access token for %s: %v; the next get will ask you to log in again", r.key, err)
 	}
 	return r.answer(c, e), nil
 }
