@@ -318,3 +318,24 @@ func TestWorkloadConcurrentGetsExchangeOnce(t *testing.T) {
 		t.Errorf("%d concurrent gets: %d distinct tokens, %d exchanges; want 1 and 1", n, len(seen), len(w.op.Exchanges()))
 	}
 }
+
+// TestWorkloadJWTAccessToken: with a provider that issues JWT access
+// tokens, the credential get answers verifies against the provider's JWKS,
+// as a registry that accepts the provider's tokens checks it.
+func TestWorkloadJWTAccessToken(t *testing.T) {
+	w := newWorkloadWorld(t, oidctest.Options{JWTAccessTokens: true})
+	path := filepath.Join(t.TempDir(), "token")
+	writeToken(t, path, w.wl.Token("system:serviceaccount:ci:builder", "sts", 10*time.Minute))
+	s := w.store(t, map[string]tokenexchange.Registry{"registry.ci.example": w.registry(tokenexchange.FileSubject{Path: path})})
+	c, err := s.Get(context.Background(), key(t, "registry.ci.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := w.op.VerifyAccessToken(context.Background(), c.Secret)
+	if err != nil || sub != "system:serviceaccount:ci:builder" {
+		t.Fatalf("VerifyAccessToken = %q, %v; want the workload's subject", sub, err)
+	}
+	if _, err := w.op.VerifyAccessToken(context.Background(), w.wl.Token("x", "y", time.Minute)); err == nil {
+		t.Fatal("a token of another issuer verified")
+	}
+}

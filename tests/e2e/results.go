@@ -139,11 +139,12 @@ func ReadResults(r io.Reader) ([]Result, error) {
 var (
 	clientOrder = []string{"docker", "notation", "oras", "crane", "regctl", "skopeo"}
 	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers"}
-	schemeOrder = []string{"basic", "token", "identity-token"}
+	schemeOrder = []string{"basic", "token", "identity-token", "workload"}
 	schemeTitle = map[string]string{
 		"basic":          "Basic auth",
 		"token":          "token auth, password",
 		"identity-token": "token auth, identity token",
+		"workload":       "workload identity (RFC 8693, nothing stored)",
 	}
 )
 

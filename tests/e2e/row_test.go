@@ -117,6 +117,10 @@ func newRow(t *testing.T, s spec) *row {
 		r.ep, r.user, r.secret = fx.basic, testUser, fx.password
 	case "token":
 		r.ep, r.user, r.secret = fx.token, testUser, fx.password
+	case "workload":
+		// Nothing is logged in: the helper exchanges the platform's token
+		// (TestWorkload sets the rest up).
+		r.ep, r.user = workloadEP, "oauth2accesstoken"
 	case "identity-token":
 		r.ep, r.user = fx.token, identityUser
 		rt, err := fx.refreshToken(context.Background())

@@ -71,6 +71,10 @@ type Options struct {
 	// ExchangeAudience, when set, is the audience parameter an exchange
 	// must send.
 	ExchangeAudience string
+	// JWTAccessTokens makes the confidential client's access tokens JWTs
+	// signed with the provider's keys (a registry then verifies them with
+	// VerifyAccessToken); otherwise they are opaque.
+	JWTAccessTokens bool
 }
 
 // Provider is a running provider.
@@ -99,6 +103,9 @@ type Request struct {
 	GrantType string
 	// RefreshToken is the refresh_token of a refresh request.
 	RefreshToken string
+	// Subject is the sub claim of a token exchange's subject token, read
+	// without verifying it (for counting exchanges per workload).
+	Subject string
 }
 
 var quietOnce sync.Once
@@ -129,6 +136,7 @@ func Start(t testing.TB, opts Options) *Provider {
 		workload:         opts.Workload,
 		subjectAudience:  opts.SubjectAudience,
 		exchangeAudience: opts.ExchangeAudience,
+		jwtAccessTokens:  opts.JWTAccessTokens,
 	}
 	p.handler = exampleop.SetupServer(p.Issuer, p.storage, nil, false)
 	p.Server.Start()
@@ -148,6 +156,7 @@ func (p *Provider) serve(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err == nil {
 			rec.GrantType = r.PostForm.Get("grant_type")
 			rec.RefreshToken = r.PostForm.Get("refresh_token")
+			rec.Subject = unverifiedSubject(r.PostForm.Get("subject_token"))
 		}
 	}
 	p.mu.Lock()
@@ -314,6 +323,7 @@ type deviceStorage struct {
 
 	workload                          *Workload
 	subjectAudience, exchangeAudience string
+	jwtAccessTokens                   bool
 	lastRefusal                       atomic.Value // string
 }
 
@@ -330,15 +340,21 @@ func (s *deviceStorage) GetClientByClientID(ctx context.Context, clientID string
 			grants = append(grants, g)
 		}
 	}
-	return grantClient{Client: c, grants: grants}, nil
+	gc := grantClient{Client: c, grants: grants, tokenType: c.AccessTokenType()}
+	if s.jwtAccessTokens && clientID == ConfidentialClientID {
+		gc.tokenType = op.AccessTokenTypeJWT
+	}
+	return gc, nil
 }
 
 type grantClient struct {
 	op.Client
-	grants []oidc.GrantType
+	grants    []oidc.GrantType
+	tokenType op.AccessTokenType
 }
 
-func (c grantClient) GrantTypes() []oidc.GrantType { return c.grants }
+func (c grantClient) GrantTypes() []oidc.GrantType        { return c.grants }
+func (c grantClient) AccessTokenType() op.AccessTokenType { return c.tokenType }
 
 // CompleteDeviceAuthorization records the user's ID, not the name typed in
 // the form, as the subject, so that the openid scope finds the user.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -136,13 +138,34 @@ func (w *Workload) ActionsCalls() int64 { return w.actionsCalls.Load() }
 // the signature against the issuer's JWKS (fetched from its discovery
 // document), the issuer, the expiry and the audience.
 func (w *Workload) verify(ctx context.Context, token, audience string) (subject string, claims map[string]any, err error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		return "", nil, fmt.Errorf("not a signed JWT: %v", err)
-	}
-	keys, err := w.fetchJWKS(ctx)
+	c, claims, err := verifyJWT(ctx, w.Issuer, token)
 	if err != nil {
 		return "", nil, err
+	}
+	if audience != "" && c.Aud != audience {
+		return "", nil, fmt.Errorf("the subject token's audience %q is not %q", c.Aud, audience)
+	}
+	return c.Sub, claims, nil
+}
+
+// jwtClaims are the registered claims verifyJWT checks.
+type jwtClaims struct {
+	Iss string `json:"iss"`
+	Sub string `json:"sub"`
+	Aud any    `json:"aud"`
+	Exp int64  `json:"exp"`
+}
+
+// verifyJWT verifies a JWT that issuer signed (RS256), with the keys of the
+// JWKS its discovery document names, and checks its issuer and expiry.
+func verifyJWT(ctx context.Context, issuer, token string) (c jwtClaims, claims map[string]any, err error) {
+	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return c, nil, fmt.Errorf("not a signed JWT: %v", err)
+	}
+	keys, err := fetchJWKS(ctx, issuer)
+	if err != nil {
+		return c, nil, err
 	}
 	var payload []byte
 	for _, sig := range jws.Signatures {
@@ -153,30 +176,25 @@ func (w *Workload) verify(ctx context.Context, token, audience string) (subject 
 		}
 	}
 	if payload == nil {
-		return "", nil, errors.New("signature not verified by the issuer's keys")
-	}
-	var c struct {
-		Iss string `json:"iss"`
-		Sub string `json:"sub"`
-		Aud string `json:"aud"`
-		Exp int64  `json:"exp"`
+		return c, nil, errors.New("signature not verified by the issuer's keys")
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return "", nil, err
+		return c, nil, err
 	}
 	switch {
-	case c.Iss != w.Issuer:
-		return "", nil, fmt.Errorf("issuer %q is not trusted", c.Iss)
+	case strings.TrimSuffix(c.Iss, "/") != strings.TrimSuffix(issuer, "/"):
+		return c, nil, fmt.Errorf("issuer %q is not trusted", c.Iss)
 	case time.Now().Unix() >= c.Exp:
-		return "", nil, errors.New("the subject token has expired")
-	case audience != "" && c.Aud != audience:
-		return "", nil, fmt.Errorf("the subject token's audience %q is not %q", c.Aud, audience)
+		return c, nil, errors.New("the token has expired")
 	}
 	_ = json.Unmarshal(payload, &claims)
-	return c.Sub, claims, nil
+	if a, ok := c.Aud.([]any); ok && len(a) > 0 {
+		c.Aud, _ = a[0].(string)
+	}
+	return c, claims, nil
 }
 
-func (w *Workload) fetchJWKS(ctx context.Context) (*jose.JSONWebKeySet, error) {
+func fetchJWKS(ctx context.Context, issuer string) (*jose.JSONWebKeySet, error) {
 	get := func(u string, v any) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
@@ -196,14 +214,22 @@ func (w *Workload) fetchJWKS(ctx context.Context) (*jose.JSONWebKeySet, error) {
 	var d struct {
 		JWKS string `json:"jwks_uri"`
 	}
-	if err := get(w.Issuer+"/.well-known/openid-configuration", &d); err != nil {
-		return nil, fmt.Errorf("discovery of %s: %v", w.Issuer, err)
+	if err := get(strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", &d); err != nil {
+		return nil, fmt.Errorf("discovery of %s: %v", issuer, err)
 	}
 	var set jose.JSONWebKeySet
 	if err := get(d.JWKS, &set); err != nil {
-		return nil, fmt.Errorf("JWKS of %s: %v", w.Issuer, err)
+		return nil, fmt.Errorf("JWKS of %s: %v", issuer, err)
 	}
 	return &set, nil
+}
+
+// VerifyAccessToken checks an access token this provider issued as a JWT
+// (Options.JWTAccessTokens), as a registry that accepts the provider's
+// tokens does: against the provider's JWKS. It returns the subject.
+func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (string, error) {
+	c, _, err := verifyJWT(ctx, p.Issuer, token)
+	return c.Sub, err
 }
 
 // VerifyExchangeSubjectToken implements op.TokenExchangeTokensVerifierStorage:
@@ -260,4 +286,22 @@ func (p *Provider) Exchanges() []Request {
 func (p *Provider) LastRefusal() string {
 	v, _ := p.storage.lastRefusal.Load().(string)
 	return v
+}
+
+// unverifiedSubject is the sub claim of a JWT, unverified; "" for anything
+// else.
+func unverifiedSubject(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Sub string `json:"sub"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.Sub
 }

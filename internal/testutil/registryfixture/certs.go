@@ -89,10 +89,25 @@ func (s *Servers) writeCA(commonName string) error {
 // libtrust key id: the token server puts that id in each token's "kid",
 // and distribution v3 cannot derive it from a rootcertbundle.
 func writeTokenKey(keyFile, jwksFile string) error {
+	_, _, err := newTokenKey(keyFile, jwksFile)
+	return err
+}
+
+// newTokenKey is writeTokenKey that also returns the key and its key id,
+// for a token service in this process.
+func newTokenKey(keyFile, jwksFile string) (_ *ecdsa.PrivateKey, kid string, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
+	if err := writeKeyFiles(key, keyFile, jwksFile); err != nil {
+		return nil, "", err
+	}
+	kid, err = libtrustKeyID(&key.PublicKey)
+	return key, kid, err
+}
+
+func writeKeyFiles(key *ecdsa.PrivateKey, keyFile, jwksFile string) error {
 	der, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return err

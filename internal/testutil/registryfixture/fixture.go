@@ -76,6 +76,8 @@ type Servers struct {
 	clientID string
 	procs    []*Process
 	front    *http.Server
+	// extra are the fronts of workload registries.
+	extra []*http.Server
 }
 
 // Start writes a throwaway CA and the servers' configuration into
@@ -278,18 +280,27 @@ func (s *Servers) serveFront(ln net.Listener, registry, tokenServer string) erro
 		tokenProxy.ServeHTTP(w, r)
 	}))
 	mux.Handle("/", proxy(regURL))
-	cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
-	if err != nil {
-		return err
-	}
-	s.front = &http.Server{
-		Handler:           mux,
-		ErrorLog:          logger,
-		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+	s.front = s.newFront(mux, lf)
+	if s.front == nil {
+		return errors.New("failed to load the servers' certificate")
 	}
 	go func() { _ = s.front.ServeTLS(ln, "", "") }()
 	return nil
+}
+
+// newFront is a TLS server with the servers' certificate that logs to lf;
+// nil when the certificate cannot be loaded.
+func (s *Servers) newFront(h http.Handler, lf *os.File) *http.Server {
+	cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
+	if err != nil {
+		return nil
+	}
+	return &http.Server{
+		Handler:           h,
+		ErrorLog:          log.New(lf, "", log.LstdFlags),
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+	}
 }
 
 // HTTPClient trusts the test CA and no proxy.
@@ -413,9 +424,12 @@ func (s *Servers) Logs() string {
 
 // Close stops every server.
 func (s *Servers) Close() {
-	if s.front != nil {
+	for _, f := range append([]*http.Server{s.front}, s.extra...) {
+		if f == nil {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = s.front.Shutdown(ctx)
+		_ = f.Shutdown(ctx)
 		cancel()
 	}
 	for _, p := range s.procs {

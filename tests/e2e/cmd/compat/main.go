@@ -168,6 +168,13 @@ row. Servers: ` + srv + `.
 - **token auth, identity token**: the same registry; the helper holds the
   user ` + "`<token>`" + ` and a refresh token (stored through the helper, as a
   login would), which the client exchanges itself.
+- **workload identity**: a registry whose token service accepts only the
+  JWT access tokens of an OAuth2 provider (zitadel's, verified against its
+  JWKS); nothing is stored or logged in: the helper's config names a subject
+  token file, which it exchanges at the provider (RFC 8693) on ` + "`get`" + `. The row
+  pulls (docker ` + "`manifest inspect`" + `, oras ` + "`manifest fetch`" + `, crane ` + "`pull`" + `),
+  waits until the credential is stale while the token file is rotated,
+  pulls again (a second exchange, from the new token), and logs out.
 
 What each row does: **docker** (the CLI alone, no daemon): login, ` + "`manifest inspect`" + `
 with the stored credential, logout. **notation**: ` + "`cert generate-test`" + `,
