@@ -84,8 +84,8 @@ func TestWorkloadRegistryLoaded(t *testing.T) {
 
 func TestRegistryPatternsChecked(t *testing.T) {
 	for entry, want := range map[string]string{
-		`"*":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`: "would match every registry",
-		`"a*.example":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`: "whole labels only",
+		`"*":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`:                                                                               "would match every registry",
+		`"a*.example":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`:                                                                      "whole labels only",
 		`"*.a.example":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}},"x.*.example":{"tokenURL":"https://i/t","subjectToken":{"env":"T"}}`: `"*.a.example" and "x.*.example"`,
 	} {
 		path := writeConfig(t, t.TempDir(), `{"registries":{`+entry+`}}`)
