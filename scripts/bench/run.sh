@@ -50,6 +50,7 @@ HELPERS=(
 	"notation-file|docker-credential-notation (file store)|notation:file|10000|get list store erase|"
 	"notation-keychain|docker-credential-notation (keychain)|notation:keychain|1000|get list store erase|gnome-keyring rewrites its whole keyring file on every item it writes, so filling 10,000 entries, and every timed store and erase at that size, would take too long"
 	"notation-tokenexchange|docker-credential-notation (token exchange, cached token)|tokenexchange|1|get|the cached access token of one registry is what it measures"
+	"notation-workload|docker-credential-notation (workload exchange, cached)|workload|1|get|the cached credential of one workload registry is what it measures"
 	"pass|docker-credential-pass 0.9.13|pass|10000|get list store erase|"
 	"secretservice|docker-credential-secretservice 0.9.13|secretservice|1000|get list store erase|gnome-keyring rewrites its whole keyring file on every item it adds (about 0.1 ms per stored item per added item here), so 10,000 entries would take over an hour to fill"
 	"ecr|docker-credential-ecr-login 0.12.0 (cached token)|ecr|10000|get|"
@@ -364,10 +365,13 @@ tokenexchange_grow() {
 		sleep 0.05
 	done
 	printf '{"registries":{"%s":{"tokenURL":"%s","clientID":"bench"}}}\n' "$TE_REGISTRY" "$(cat "$d/token-url")" >"$d/config.json"
-	printf '{"ServerURL":"%s","Username":"<token>","Secret":"bench-refresh-token"}' "$TE_REGISTRY" >"$d/refresh.json"
+	printf 'bench-refresh-token' >"$d/refresh-token"
 	printf '%s' "$TE_REGISTRY" >"$d/url"
 	local rc=0
-	hrun "$id" store "$d/refresh.json" && hrun "$id" get "$d/url" || rc=$?
+	# login --refresh-token-stdin, not store: the helper exchanges only a
+	# refresh token its own login bound to the provider.
+	in_env "$id" "$RUNBIN/withstdin" "$d/refresh-token" "${BIN_OF[$id]}" login --refresh-token-stdin "$TE_REGISTRY" >/dev/null 2>&1 &&
+		hrun "$id" get "$d/url" || rc=$?
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null || true
 	[[ $rc -eq 0 ]] || return "$rc"
@@ -383,6 +387,44 @@ tokenexchange_grow() {
 	}
 }
 tokenexchange_key() { printf '%s' "$TE_REGISTRY"; }
+
+# --- this helper's workload exchange answering get from its cached
+# credential: a registry with a subject token file and a loopback token
+# endpoint, one get while the endpoint runs (one RFC 8693 exchange), then
+# the endpoint is stopped, as for the token-exchange row. The cached get
+# reads the subject token file too (its identity binds the cache).
+WL_REGISTRY=wl.example.com
+workload_setup() { tokenexchange_setup "$@"; }
+workload_grow() {
+	local id=$1 d=$WORK/$1 pid i
+	rm -f "$d/token-url"
+	"$RUNBIN/populate" token-server -file "$d/token-url" &
+	pid=$!
+	for i in $(seq 100); do
+		[[ -s $d/token-url ]] && break
+		sleep 0.05
+	done
+	# A JWT-shaped subject token, as a projected service-account token is.
+	printf 'eyJhbGciOiJSUzI1NiJ9.%s.c2lnbmF0dXJl\n' "$(printf '{"iss":"https://k8s.example","sub":"system:serviceaccount:ci:bench","aud":"sts"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')" >"$d/subject-token"
+	chmod 600 "$d/subject-token"
+	printf '{"registries":{"%s":{"tokenURL":"%s","subjectToken":{"file":"%s"}}}}\n' "$WL_REGISTRY" "$(cat "$d/token-url")" "$d/subject-token" >"$d/config.json"
+	printf '%s' "$WL_REGISTRY" >"$d/url"
+	local rc=0
+	hrun "$id" get "$d/url" || rc=$?
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+	[[ $rc -eq 0 ]] || return "$rc"
+	local out
+	out=$(in_env "$id" "$RUNBIN/withstdin" "$d/url" "${BIN_OF[$id]}" get 2>&1) || {
+		echo "get from the cache failed: $out"
+		return 1
+	}
+	jq -e '.Username == "oauth2accesstoken" and (.Secret | length) > 0' <<<"$out" >/dev/null 2>&1 || {
+		echo "get did not answer with the cached credential: ${out:0:200}"
+		return 1
+	}
+}
+workload_key() { printf '%s' "$WL_REGISTRY"; }
 
 # --- docker-credential-pass: a gpg key without passphrase, a pass store.
 pass_setup() {

@@ -14,7 +14,7 @@
 //	populate via-binary -bin HELPER -from A -to B
 //	populate ecr -dir DIR -n N -access-key-id ID -region REGION
 //	populate gcr -file FILE
-//	populate token-server -file URLFILE
+//	populate token-server -file URLFILE   (refresh and token-exchange grants)
 //
 // Entry i has server URL registry-NNNNN.example.com and username userNNNNN
 // (NNNNN is i in five digits); run.sh asks for the same names. The ECR cache
@@ -347,7 +347,13 @@ func tokenServer(urlFile, secret string) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "refresh_token" {
+		// A refresh (the token-exchange row) or an RFC 8693 exchange of a
+		// subject token (the workload row).
+		_ = r.ParseForm()
+		grant := r.PostForm
+		ok := grant.Get("grant_type") == "refresh_token" ||
+			(grant.Get("grant_type") == "urn:ietf:params:oauth:grant-type:token-exchange" && grant.Get("subject_token") != "")
+		if !ok {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			io.WriteString(w, `{"error":"unsupported_grant_type"}`)

@@ -38,6 +38,7 @@ const (
 	idFile          = "notation-file"
 	idKeychain      = "notation-keychain"
 	idTokenExchange = "notation-tokenexchange"
+	idWorkload      = "notation-workload"
 	idSecretService = "secretservice"
 )
 
@@ -587,6 +588,26 @@ func (d *data) targets() []target {
 	}
 	te.measured = strings.TrimPrefix(te.measured, "—; ")
 	ts = append(ts, te)
+
+	wt := target{what: "workload `get` from a valid cached credential ≤ the cached token-exchange `get` of the same run, no network"}
+	switch {
+	case d.helper(idWorkload) == nil || d.helper(idTokenExchange) == nil:
+		wt.measured, wt.status = "—", "not yet available"
+	default:
+		tw, tt := d.t(idWorkload, "get", 1), d.t(idTokenExchange, "get", 1)
+		switch {
+		case math.IsNaN(tw) || math.IsNaN(tt):
+			wt.measured, wt.status = "—", "**failed**: see Failures"
+		default:
+			wt.measured = fmt.Sprintf("%s ms against %s ms (%s); the token endpoint is stopped before timing", fmtMS(tw), fmtMS(tt), fmtX(tw/tt))
+			if tw <= tt {
+				wt.status = fmt.Sprintf("**met** (%s ms to spare)", fmtMS(tt-tw))
+			} else {
+				wt.status = fmt.Sprintf("**missed** by %s ms", fmtMS(tw-tt))
+			}
+		}
+	}
+	ts = append(ts, wt)
 
 	st := target{what: "start-up: package init before `main` (`GODEBUG=inittrace=1`), kept small", status: "reported (no numeric target)"}
 	if ms, by, ok := d.initTotal("variant0"); ok {
