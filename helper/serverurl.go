@@ -41,7 +41,7 @@ var dockerHubHosts = map[string]bool{
 // registry" for every backend:
 //
 //   - The scheme (http or https, any case) is dropped; no scheme means https.
-//   - The host is lower-cased; docker.io, index.docker.io and
+//   - The host is lower-cased (ASCII only); docker.io, index.docker.io and
 //     registry-1.docker.io become docker.io.
 //   - Port 443, and port 80 with http, is dropped; any other port is kept.
 //     (A Key has no scheme and a Key without a port means 443, so
@@ -52,8 +52,9 @@ var dockerHubHosts = map[string]bool{
 //     such as host:5000/ns/repo stay distinct from the registry's own entry.
 //
 // A server URL with user information, a query, a fragment, a port outside
-// 1-65535, white space, control characters, invalid UTF-8, a percent-encoded
-// or malformed host name, or whose Key would be longer than
+// 1-65535, white space, control characters, invalid UTF-8, a percent-encoded,
+// non-ASCII or malformed host name (a label over 63 bytes, or one that starts
+// or ends with a hyphen), a "." or ".." path segment, or whose Key would be longer than
 // MaxServerURLLength, is rejected with an error saying which. Every accepted
 // Key is its own canonical form: ParseServerURL(k.String()) returns k.
 func ParseServerURL(raw string) (Key, error) {
@@ -105,7 +106,10 @@ func ParseServerURL(raw string) (Key, error) {
 		return Key{}, errors.New("invalid server URL: must not contain a fragment")
 	}
 
-	host := strings.ToLower(u.Hostname())
+	// ASCII case folding only: strings.ToLower maps "İ" (U+0130) to "i",
+	// which would make İndex.docker.io the docker.io entry, while net/http
+	// dials it as another domain (IDNA).
+	host := asciiLower(u.Hostname())
 	if host == "" {
 		return Key{}, errors.New("invalid server URL: no host name")
 	}
@@ -126,14 +130,28 @@ func ParseServerURL(raw string) (Key, error) {
 		host = "[" + addr.String() + "]"
 	}
 	if !bracketed {
-		// Host names are dot-separated labels of letters, digits, '-' and
-		// '_' (or non-ASCII, for IDN hosts), none empty: "..", "a..b" and
-		// "host." are mistakes that would otherwise become keys.
+		// Host names are dot-separated labels of ASCII letters, digits,
+		// '-' and '_', none empty: "..", "a..b" and "host." are mistakes
+		// that would otherwise become keys. An internationalized name is
+		// refused: every client spells references in ASCII (the xn-- form),
+		// and folding or mapping Unicode here could make another domain's
+		// name this registry's key.
+		if strings.ContainsFunc(host, func(r rune) bool { return r >= 0x80 }) {
+			return Key{}, fmt.Errorf("invalid server URL: host name %q is not ASCII (use its xn-- form, as clients do)", host)
+		}
 		for label := range strings.SplitSeq(host, ".") {
 			if label == "" || strings.ContainsFunc(label, func(r rune) bool {
-				return r < 0x80 && !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+				return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_')
 			}) {
 				return Key{}, fmt.Errorf("invalid server URL: invalid host name %q", host)
+			}
+			// RFC 1123: at most 63 bytes, no hyphen at either end (a host
+			// of "-" or "-x" would read as an option elsewhere).
+			if len(label) > 63 {
+				return Key{}, fmt.Errorf("invalid server URL: host name label %.20q… is longer than 63 bytes", label)
+			}
+			if label[0] == '-' || label[len(label)-1] == '-' {
+				return Key{}, fmt.Errorf("invalid server URL: host name label %q starts or ends with a hyphen", label)
 			}
 		}
 	}
@@ -155,6 +173,13 @@ func ParseServerURL(raw string) (Key, error) {
 		host = "docker.io"
 	}
 
+	// "." and ".." segments would make two spellings of one repository two
+	// keys, and mean something else to whoever resolves the path.
+	for seg := range strings.SplitSeq(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return Key{}, fmt.Errorf("invalid server URL: the path has a %q segment", seg)
+		}
+	}
 	p := strings.TrimRight(u.EscapedPath(), "/")
 	if p == "/v1" || p == "/v2" {
 		p = ""
@@ -184,4 +209,14 @@ func isScheme(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// asciiLower lower-cases A-Z only.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
 }

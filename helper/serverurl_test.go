@@ -89,7 +89,6 @@ var acceptedServerURLs = []struct {
 	{"root path", "https://registry.example.com//", "registry.example.com"},
 
 	// Non-ASCII host names are lower-cased like ASCII ones.
-	{"non-ASCII host", "RÉGISTRY.example", "régistry.example"},
 
 	// The longest accepted input.
 	{"max length", "r.example.com/" + strings.Repeat("p", helper.MaxServerURLLength-len("r.example.com/")), "r.example.com/" + strings.Repeat("p", helper.MaxServerURLLength-len("r.example.com/"))},
@@ -174,6 +173,16 @@ func TestParseServerURLRejects(t *testing.T) {
 		{"backslash", `registry.example.com\ns`, "contains a backslash"},
 		{"backslash scheme", `https:\\registry.example.com`, "contains a backslash"},
 		{"ftp", "ftp://registry.example.com", `unsupported scheme "ftp"`},
+		{"dotted I folds onto docker.io", "\u0130ndex.docker.io", "is not ASCII"},
+		{"non-ASCII host", "RÉGISTRY.example", "is not ASCII"},
+		{"Kelvin sign", "\u212a.example", "is not ASCII"},
+		{"label of 64 bytes", strings.Repeat("a", 64) + ".example", "longer than 63 bytes"},
+		{"host is a hyphen", "-", "starts or ends with a hyphen"},
+		{"host starts with a hyphen", "-registry.example", "starts or ends with a hyphen"},
+		{"label ends with a hyphen", "registry-.example", "starts or ends with a hyphen"},
+		{"dot segment", "registry.example/ns/./repo", `"." segment`},
+		{"dot-dot segment", "registry.example/ns/../other", `".." segment`},
+		{"dot-dot at the end", "registry.example/ns/..", `".." segment`},
 		{"unix", "unix:///var/run/docker.sock", `unsupported scheme "unix"`},
 		{"oci", "oci://registry.example.com", `unsupported scheme "oci"`},
 		{"empty scheme", "://registry.example.com", `"://" may only follow the scheme`},
