@@ -99,7 +99,7 @@ func (s *Store) resolveSource() (KeySource, error) {
 // isPassphraseEncrypted reports whether the store file exists and is
 // encrypted with a passphrase (age's scrypt stanza).
 func (s *Store) isPassphraseEncrypted() (bool, error) {
-	f, err := os.Open(s.path)
+	f, err := atomicfile.OpenRegular(s.path, true)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
@@ -228,7 +228,8 @@ func newKeys(src KeySource, origin string, ids []age.Identity) (*keys, error) {
 // readIdentityFile reads an identity file, refusing one that other users can
 // read: a key that has leaked protects nothing.
 func readIdentityFile(path string, ui *plugin.ClientUI) ([]age.Identity, error) {
-	f, err := os.Open(path)
+	// Never blocks on a FIFO: a planted one would hang every pull.
+	f, err := atomicfile.OpenRegular(path, true)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("failed to read identity file %s: %w", path, err)

@@ -281,7 +281,7 @@ func (s *Store) openFile() (*os.File, int64, error) {
 	if ok, err := s.statFile(); err != nil || !ok {
 		return nil, 0, err
 	}
-	f, err := os.Open(s.path)
+	f, err := atomicfile.OpenRegular(s.path, true)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,14 +18,32 @@ import (
 // disagrees with it is an error rather than an empty store.
 const BackendMarkerName = "backend"
 
+// maxMarker bounds the marker's size: "keychain\n" with room to spare.
+const maxMarker = 64
+
 // RecordedBackend returns the backend recorded in dir, or "" if none is.
 func RecordedBackend(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, BackendMarkerName))
+	// The helper writes the marker itself, in its own directory: a
+	// symbolic link, a FIFO or a device there was planted, and the read is
+	// bounded (it is one word).
+	path := filepath.Join(dir, BackendMarkerName)
+	f, err := atomicfile.OpenRegular(path, false)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
+	if errors.Is(err, atomicfile.ErrNotRegular) || errors.Is(err, atomicfile.ErrSymlink) {
+		return "", fmt.Errorf("failed to read the backend marker %s: %v", path, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("failed to read the backend marker: %v", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxMarker+1))
+	if err == nil && len(b) > maxMarker {
+		err = fmt.Errorf("larger than %d bytes", maxMarker)
+	}
+	if err != nil {
+		return "", fmt.Errorf("failed to read the backend marker %s: %v", filepath.Join(dir, BackendMarkerName), err)
 	}
 	name := strings.TrimSpace(string(b))
 	switch name {

@@ -65,3 +65,23 @@ func TestConfigFileMustBeTrusted(t *testing.T) {
 		}
 	})
 }
+
+func TestBackendMarkerPlanted(t *testing.T) {
+	for name, plant := range map[string]func(path string) error{
+		"symlink to /dev/zero": func(p string) error { return os.Symlink("/dev/zero", p) },
+		"symlink to a marker":  func(p string) error { return os.Symlink(filepath.Join(filepath.Dir(p), "elsewhere"), p) },
+		"FIFO":                 func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"huge":                 func(p string) error { return os.WriteFile(p, make([]byte, 1<<20), 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			_ = os.WriteFile(filepath.Join(dir, "elsewhere"), []byte("keychain\n"), 0o600)
+			if err := plant(filepath.Join(dir, BackendMarkerName)); err != nil {
+				t.Skip(err)
+			}
+			if b, err := RecordedBackend(dir); err == nil {
+				t.Fatalf("RecordedBackend = %q, want an error", b)
+			}
+		})
+	}
+}

@@ -27,8 +27,18 @@ const pollInterval = 2 * time.Millisecond
 // Acquire takes the exclusive lock on path, creating the file (mode 0600) if
 // needed, and waits until it is free or ctx ends.
 func Acquire(ctx context.Context, path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// Never through a symbolic link: in a directory someone else can
+	// write, a planted link would make this process create a file
+	// wherever it points.
+	f, err := openLockFile(path)
 	if err != nil {
+		return nil, fmt.Errorf("failed to open lock file: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file", path)
+		}
 		return nil, fmt.Errorf("failed to open lock file: %w", err)
 	}
 	delay := pollInterval
