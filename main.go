@@ -35,6 +35,7 @@ const modulePath = "github.com/notaryproject/docker-credential-notation"
 const probeTimeout = 2 * time.Second
 
 func main() {
+	hardenProcess()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	procEnv = &processEnv{kept: map[string]string{}}
 	// Key material given in the environment is read from here on, and taken

@@ -96,6 +96,13 @@ func (s *Store) resolveSource() (KeySource, error) {
 	return KeySourceGenerated, nil
 }
 
+// MaxScryptWorkFactor is the highest scrypt work factor (log2 N) a
+// passphrase store may ask for. The helper writes age's default, 18 (about
+// 0.8 s and 256 MiB per process); age accepts up to 22 (16 s and 4 GiB), so
+// whoever could swap the store file could make every pull pay that. Above
+// the cap, decryption fails at once with age's "work factor too large".
+const MaxScryptWorkFactor = 19
+
 // isPassphraseEncrypted reports whether the store file exists and is
 // encrypted with a passphrase (age's scrypt stanza).
 func (s *Store) isPassphraseEncrypted() (bool, error) {
@@ -175,6 +182,7 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid passphrase: %v", err)
 		}
+		id.SetMaxWorkFactor(MaxScryptWorkFactor)
 		r, err := age.NewScryptRecipient(pass)
 		if err != nil {
 			return nil, fmt.Errorf("invalid passphrase: %v", err)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"filippo.io/age/plugin"
@@ -102,6 +103,20 @@ func TestPassphraseStore(t *testing.T) {
 	if got := mustGet(t, s, "registry.example.com"); got != (helper.Credentials{ServerURL: "registry.example.com", Username: "alice", Secret: "hunter2"}) {
 		t.Errorf("Get = %v", got)
 	}
+	// A store swapped for one that asks for 2^22 (16 s and 4 GiB a get) is
+	// refused before any derivation.
+	swapped := t.TempDir()
+	tampered := bytes.Replace(head, []byte(" 18\n"), []byte(" 22\n"), 1)
+	if err := os.WriteFile(filepath.Join(swapped, StoreFileName), tampered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sw := newStore(t, Options{Dir: swapped, Passphrase: "correct horse battery staple"})
+	start := time.Now()
+	_, err := sw.Get(ctx, mustKey(t, "registry.example.com"))
+	if err == nil || errors.Is(err, helper.ErrNotFound) || !strings.Contains(err.Error(), "work factor too large") {
+		t.Errorf("Get of a store with work factor 22: %v, want refused", err)
+	}
+	t.Logf("refused in %v", time.Since(start))
 	if _, err := os.Lstat(filepath.Join(dir, GeneratedIdentityName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a passphrase store generated an identity (stat: %v)", err)
 	}
