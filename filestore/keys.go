@@ -252,6 +252,11 @@ func readIdentityFile(path string, ui *plugin.ClientUI) ([]age.Identity, error) 
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("failed to read identity file %s: not a regular file", path)
 	}
+	if uid, other := ownedByOther(fi); other {
+		return nil, helper.WithHint(
+			fmt.Errorf("refusing to use identity file %s: it is owned by uid %d, not by you", path, uid),
+			"use an identity file of your own")
+	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, helper.WithHint(
 			fmt.Errorf("refusing to use identity file %s: it is accessible by other users (mode %04o)", path, fi.Mode().Perm()),

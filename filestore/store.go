@@ -264,6 +264,9 @@ func (s *Store) statFile() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
+	if err := checkStoreDir(s.opts.Dir); err != nil {
+		return false, err
+	}
 	if fi.Mode()&os.ModeSymlink != 0 {
 		return false, helper.WithHint(
 			fmt.Errorf("refusing to use credential store %s: it is a symbolic link", s.path),
@@ -355,6 +358,9 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 		}
 	}
 	if err := ensureDir(s.opts.Dir); err != nil {
+		return err
+	}
+	if err := checkStoreDir(s.opts.Dir); err != nil {
 		return err
 	}
 	lock, err := filelock.Acquire(ctx, filepath.Join(s.opts.Dir, lockFileName))
