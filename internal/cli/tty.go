@@ -9,6 +9,8 @@ import (
 
 	"filippo.io/age/plugin"
 	"golang.org/x/term"
+
+	"github.com/notaryproject/docker-credential-notation/internal/scrub"
 )
 
 // TerminalPrompt returns a function that asks for a secret on the
@@ -49,11 +51,13 @@ func PluginUI(stderr io.Writer, prompt func(string) (string, error)) *plugin.Cli
 		if prompt == nil {
 			return "", fmt.Errorf("age-plugin-%s needs input (%s) and no terminal is available", name, q)
 		}
-		return prompt(fmt.Sprintf("age-plugin-%s: %s ", name, q))
+		return prompt(fmt.Sprintf("age-plugin-%s: %s ", scrub.Clean(name, 64), scrub.Clean(q, 1024)))
 	}
 	return &plugin.ClientUI{
 		DisplayMessage: func(name, message string) error {
-			_, err := fmt.Fprintf(stderr, "%s: age-plugin-%s: %s\n", Name, name, message)
+			// The plugin's words reach the terminal: no escape sequence or
+			// control character of its choosing does.
+			_, err := fmt.Fprintf(stderr, "%s: age-plugin-%s: %s\n", Name, scrub.Clean(name, 64), scrub.Clean(message, 1024))
 			return err
 		},
 		RequestValue: func(name, q string, _ bool) (string, error) {
