@@ -96,6 +96,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		OpenStore:   openStore,
 		OpenBackend: openBackend,
 		Prompt:      cli.TerminalPrompt(),
+		// The pod's service-account token in kubelet's request reaches the
+		// token exchange of registries whose subject is
+		// kubernetesServiceAccount.
+		WithSubjectToken: tokenexchange.WithSubjectToken,
 	})
 }
 
@@ -185,10 +189,10 @@ func subjectSource(t *config.SubjectToken, getenv func(string) string) tokenexch
 		}
 		return tokenexchange.GitHubActionsSubject{Audience: t.GitHubActions.Audience, RequestURL: getenv(envActionsRequestURL), RequestToken: getenv(envActionsRequestToken)}
 	}
-	return tokenexchange.UnavailableSubject{
+	return tokenexchange.ContextSubject{
 		What: t.Describe(),
 		Why:  "it comes with kubelet's image credential request, which only '" + cli.Name + " kubelet-provider' receives",
-		Hint: `run the helper as kubelet's credential provider, or give the pod's projected token file as "subjectToken": {"file": "/path"}`,
+		Hint: `run the helper as kubelet's credential provider (README: Kubernetes), or give the pod's projected token file as "subjectToken": {"file": "/path"}`,
 	}
 }
 

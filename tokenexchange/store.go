@@ -662,3 +662,25 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 	}
 	return m, nil
 }
+
+// GetExpiring is Get that also says until when the answer may be cached:
+// for an exchanged credential, shortly before it expires (when get would
+// exchange or refresh again); the zero time for a credential that passes
+// through. kubelet-provider turns it into the answer's cacheDuration.
+func (s *Store) GetExpiring(ctx context.Context, key helper.Key) (helper.Credentials, time.Time, error) {
+	c, err := s.Get(ctx, key)
+	if err != nil {
+		return c, time.Time{}, err
+	}
+	r := s.lookup(key)
+	if r == nil || isReserved(key) {
+		return c, time.Time{}, nil
+	}
+	e, err := s.readCacheEntry(ctx, r)
+	if err != nil || e == nil || e.AccessToken != c.Secret {
+		// A stored password, or a cache that could not be written: say
+		// nothing about its life.
+		return c, time.Time{}, nil
+	}
+	return c, e.RefreshAt, nil
+}

@@ -217,23 +217,6 @@ func (s StaticSubject) Identity(ctx context.Context) (string, error) {
 	return tokenIdentity(t), nil
 }
 
-// UnavailableSubject is a source that cannot be read where the helper runs
-// (the pod's service-account token outside kubelet-provider).
-type UnavailableSubject struct {
-	What, Why, Hint string
-}
-
-func (u UnavailableSubject) String() string { return u.What }
-
-func (u UnavailableSubject) SubjectToken(context.Context) (string, error) {
-	return "", helper.WithHint(fmt.Errorf("failed to read the subject token from %s: %s", u.What, u.Why), u.Hint)
-}
-
-func (u UnavailableSubject) Identity(ctx context.Context) (string, error) {
-	_, err := u.SubjectToken(ctx)
-	return "", err
-}
-
 // tokenIdentity is the identity of a subject token: for a JWT, its issuer,
 // subject and audience (read, not verified: the provider verifies it), so
 // that a rotated token of the same workload keeps it; for anything else,
@@ -262,4 +245,38 @@ func digest(fields ...string) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+type subjectKey struct{}
+
+// WithSubjectToken returns a context that carries a subject token handed
+// in from outside (the pod's service-account token in kubelet's request),
+// for a ContextSubject source to read.
+func WithSubjectToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, subjectKey{}, token)
+}
+
+// ContextSubject is the token WithSubjectToken put in the context: the
+// pod's service-account token when the helper answers kubelet. Without
+// one (a plain get) it is an error saying why, with Hint.
+type ContextSubject struct {
+	What, Why, Hint string
+}
+
+func (c ContextSubject) String() string { return c.What }
+
+func (c ContextSubject) SubjectToken(ctx context.Context) (string, error) {
+	t, _ := ctx.Value(subjectKey{}).(string)
+	if strings.TrimSpace(t) == "" {
+		return "", helper.WithHint(fmt.Errorf("failed to read the subject token from %s: %s", c.What, c.Why), c.Hint)
+	}
+	return strings.TrimSpace(t), nil
+}
+
+func (c ContextSubject) Identity(ctx context.Context) (string, error) {
+	t, err := c.SubjectToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tokenIdentity(t), nil
 }

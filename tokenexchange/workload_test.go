@@ -230,7 +230,7 @@ func TestWorkloadFailures(t *testing.T) {
 			return r
 		}, "invalid_client", "clientSecretEnv"},
 		{"kubelet's token outside kubelet", func() tokenexchange.Registry {
-			return w.registry(tokenexchange.UnavailableSubject{What: "the pod's Kubernetes service account", Why: "only kubelet-provider receives it", Hint: "run it as kubelet's provider"})
+			return w.registry(tokenexchange.ContextSubject{What: "the pod's Kubernetes service account", Why: "only kubelet-provider receives it", Hint: "run it as kubelet's provider"})
 		}, "only kubelet-provider receives it", "kubelet's provider"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,7 +16,7 @@ _docker_credential_notation() {
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--version -v --help -h' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider help' -- "$cur"))
 		fi
 		return
 		;;
@@ -167,11 +167,16 @@ _docker_credential_notation() {
 			COMPREPLY=($(compgen -W '--json --registry --help -h' -- "$cur"))
 		fi
 		;;
+	kubelet-provider)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+		fi
+		;;
 	help)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
 		elif [[ $prev == help ]]; then
-			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider help' -- "$cur"))
 		fi
 		;;
 	esac

@@ -44,6 +44,10 @@ type Env struct {
 	OpenBackend func(ctx context.Context, cfg *config.Config, env *Env, name string) (helper.Store, error)
 	// Prompt asks for a secret on the terminal; nil means no terminal.
 	Prompt func(prompt string) (string, error)
+	// WithSubjectToken hands a workload's subject token (the pod's
+	// service-account token in kubelet's request) to the store's token
+	// exchange through the context; nil means none can be handed in.
+	WithSubjectToken func(ctx context.Context, token string) context.Context
 }
 
 // protocolError is a failure of a protocol action: its message goes to
@@ -148,6 +152,7 @@ func newApp(env *Env) *ucli.App {
 			configureCommand(env),
 			importCommand(env),
 			doctorCommand(env),
+			kubeletProviderCommand(env),
 		},
 	}
 	return app

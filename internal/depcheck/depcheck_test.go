@@ -129,6 +129,12 @@ var rules = []rule{
 		thirdPartyAllowed: []string{},
 	},
 	{
+		dir:               "internal/kubelet",
+		why:               "kubelet's provider protocol is small structs of our own: it depends on the standard library only (k8s.io would slow every get)",
+		moduleAllowed:     []string{},
+		thirdPartyAllowed: []string{},
+	},
+	{
 		dir:               "internal/atomicfile",
 		why:               "the atomic write is a leaf shared by the backends, the configuration and the config.json editor",
 		moduleAllowed:     []string{},
@@ -175,6 +181,30 @@ func TestImportRules(t *testing.T) {
 	}
 	for _, v := range check(pkgs) {
 		t.Error(v)
+	}
+}
+
+// TestNoKubernetesInBinary: the binary links no k8s.io package. kubelet's
+// provider protocol is spoken with structs of our own; k8s.io's packages
+// would add their init to every get's start-up.
+func TestNoKubernetesInBinary(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(goCmd, "list", "-deps", "-f", "{{.ImportPath}}", module).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	n := 0
+	for _, p := range strings.Fields(string(out)) {
+		n++
+		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
+			t.Errorf("the binary links %s", p)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("go list -deps reported %d packages; the check would see nothing", n)
 	}
 }
 

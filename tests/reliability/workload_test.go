@@ -31,7 +31,9 @@ func TestWorkloadConcurrentExchange(t *testing.T) {
 	cfg := `{"registries":{"*.ci.example":{"issuer":"` + p.Issuer + `","clientID":"` + oidctest.ConfidentialClientID + `","clientSecretEnv":"STS_CLIENT_SECRET",
 		"audience":"registry.ci.example","subjectToken":{"file":"` + tokenFile + `"}},
 		"actions.example":{"issuer":"` + p.Issuer + `","clientID":"` + oidctest.ConfidentialClientID + `","clientSecretEnv":"STS_CLIENT_SECRET",
-		"audience":"registry.ci.example","subjectToken":{"githubActions":{"audience":"sts"}}}}}`
+		"audience":"registry.ci.example","subjectToken":{"githubActions":{"audience":"sts"}}},
+		"k8s.ci.example":{"issuer":"` + p.Issuer + `","clientID":"` + oidctest.ConfidentialClientID + `","clientSecretEnv":"STS_CLIENT_SECRET",
+		"audience":"registry.ci.example","subjectToken":{"kubernetesServiceAccount":{}}}}}`
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +113,27 @@ func TestWorkloadConcurrentExchange(t *testing.T) {
 	}
 	if r := s.run(t, registry, "erase"); r.Code != 0 {
 		t.Errorf("erase for a workload registry: %v", r)
+	}
+
+	// kubelet: the pod's service-account token in the request is the
+	// subject token; the answer's cacheDuration ends before the token does.
+	saToken := wl.Token("system:serviceaccount:apps:puller", "sts", time.Hour)
+	subjects = append(subjects, saToken)
+	req := `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"k8s.ci.example/apps/web","serviceAccountToken":"` + saToken + `"}`
+	r = s.run(t, req, "kubelet-provider")
+	var resp struct {
+		CacheKeyType, CacheDuration string
+		Auth                        map[string]struct{ Username, Password string }
+	}
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &resp) != nil || resp.Auth["k8s.ci.example"].Password == "" || resp.CacheKeyType != "Registry" {
+		t.Fatalf("kubelet-provider with a service-account token: %v", r)
+	}
+	if d, err := time.ParseDuration(resp.CacheDuration); err != nil || d <= 0 || d > exchangeLifetime {
+		t.Errorf("kubelet-provider cacheDuration %q, want within the token's %v", resp.CacheDuration, exchangeLifetime)
+	}
+	// A plain get has no service-account token: a clear error.
+	if r := s.run(t, "k8s.ci.example", "get"); r.Code != 1 || !strings.Contains(r.Stdout, "kubelet-provider") || strings.Contains(r.Stdout, "credentials not found") {
+		t.Errorf("get for a kubernetesServiceAccount registry: %v, want exit 1 naming kubelet-provider", r)
 	}
 
 	// The subject tokens and the request token are written nowhere.

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/config"
+	"github.com/notaryproject/docker-credential-notation/internal/kubelet"
+)
+
+// expiringGetter is a store that says how long an answer may be cached
+// (token exchange: until the credential is due to be renewed).
+type expiringGetter interface {
+	GetExpiring(ctx context.Context, key helper.Key) (helper.Credentials, time.Time, error)
+}
+
+func kubeletProviderCommand(env *Env) *ucli.Command {
+	return &ucli.Command{
+		Name:  "kubelet-provider",
+		Usage: "answer one kubelet image credential provider request (credentialprovider.kubelet.k8s.io/v1) on stdin",
+		Description: "Run by kubelet as configured in its CredentialProviderConfig (args: [\"kubelet-provider\"]): " +
+			"the longest stored prefix of the image (host/ns/repo, host/ns, host) answers, exchanged registries give their " +
+			"short-lived token with a cacheDuration that ends before it does, and with a service-account token in the request " +
+			"a registry whose subjectToken is kubernetesServiceAccount exchanges it. No credential: an empty auth (kubelet pulls anonymously). " +
+			"Never prompts; errors go to stderr with exit 1.",
+		Category: "kubernetes",
+		Action: func(c *ucli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			// kubelet runs the provider with no terminal: never ask. And no
+			// debug wrapper, whose answers carry no lifetime.
+			quiet := *env
+			quiet.Prompt = nil
+			cfg, err := config.Load(env.Getenv)
+			if err != nil {
+				return helper.WithHint(err, "run '"+Name+" config' with the provider's environment to see the effective configuration")
+			}
+			store, err := env.OpenStore(c.Context, cfg, &quiet)
+			if err != nil {
+				return err
+			}
+			return kubelet.Serve(c.Context, env.Stdin, env.Stdout, kubeletResolver(&quiet, store), time.Now)
+		},
+	}
+}
+
+// kubeletResolver looks the image up in the store, longest prefix first.
+func kubeletResolver(env *Env, store helper.Store) kubelet.Resolver {
+	return func(ctx context.Context, req *kubelet.Request) (*kubelet.Credential, error) {
+		if req.ServiceAccountToken != "" && env.WithSubjectToken != nil {
+			ctx = env.WithSubjectToken(ctx, req.ServiceAccountToken)
+		}
+		for _, cand := range kubelet.Candidates(req.Image) {
+			k, err := helper.ParseServerURL(cand)
+			if err != nil {
+				return nil, fmt.Errorf("invalid image %q: %v", req.Image, err)
+			}
+			var (
+				cred  helper.Credentials
+				until time.Time
+			)
+			if eg, ok := store.(expiringGetter); ok {
+				cred, until, err = eg.GetExpiring(ctx, k)
+			} else {
+				cred, err = store.Get(ctx, k)
+			}
+			switch {
+			case errors.Is(err, helper.ErrNotFound):
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("failed to get the credential of %s for %s: %w", cand, req.Image, err)
+			case cred.Username == helper.IdentityTokenUsername:
+				return nil, helper.WithHint(fmt.Errorf("the credential stored for %s is an identity token, which kubelet cannot use (it sends a username and password)", cand),
+					"configure token exchange for the registry (\"registries\" in the config file), or store a username and password")
+			}
+			return &kubelet.Credential{Key: cand, Username: cred.Username, Password: cred.Secret, FreshUntil: until}, nil
+		}
+		return nil, nil
+	}
+}
