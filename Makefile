@@ -75,6 +75,7 @@ test: tools peers ## run every test, under the race detector (the README's and C
 	@mkdir -p .cache && rm -f "$(E2E_RESULTS)"
 	@PATH="$(TEST_PATH)" E2E_RESULTS="$(E2E_RESULTS)" CGO_ENABLED=1 $(GO) test $(RACE) $(GOTESTFLAGS) ./...
 	$(GO) run ./tests/e2e/cmd/compat -check -results "$(E2E_RESULTS)" -o docs/compatibility.md -readme README.md
+	@$(MAKE) --no-print-directory test-kubelet-contract
 	@$(MAKE) --no-print-directory test-keychain
 	@$(MAKE) --no-print-directory smoke-deb
 
@@ -109,6 +110,10 @@ smoke-deb: ## build the .deb, install it with dpkg, smoke-test /usr/bin/docker-c
 # goreleaser's modules (6.4 min measured, cold caches, loaded 2-core machine).
 release-check: ## load packaging/goreleaser.yaml with goreleaser's strict config loader and check its platforms, build flags and packages
 	cd packaging/goreleasercheck && $(GO) run . ../goreleaser.yaml
+
+.PHONY: test-kubelet-contract
+test-kubelet-contract: ## kubelet's own types (k8s.io/kubelet, a module of its own under tests/) against the built binary's kubelet-provider
+	cd tests/kubeletcontract && $(GO) mod verify >/dev/null && $(GO) test $(GOTESTFLAGS) ./...
 
 .PHONY: test-keychain
 test-keychain: ## the keychain backend's tests against a real gnome-keyring on a private D-Bus session (-p 1: they share one keyring, and some lock or stop it)
