@@ -16,7 +16,7 @@ _docker_credential_notation() {
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--version -v --help -h' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider export help' -- "$cur"))
 		fi
 		return
 		;;
@@ -172,11 +172,24 @@ _docker_credential_notation() {
 			COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
 		fi
 		;;
+	export)
+		case $prev in
+		--format)
+			return
+			;;
+		--output|-o)
+			return
+			;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--format --output -o --yes --help -h' -- "$cur"))
+		fi
+		;;
 	help)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
 		elif [[ $prev == help ]]; then
-			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider export help' -- "$cur"))
 		fi
 		;;
 	esac

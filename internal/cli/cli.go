@@ -153,6 +153,7 @@ func newApp(env *Env) *ucli.App {
 			importCommand(env),
 			doctorCommand(env),
 			kubeletProviderCommand(env),
+			exportCommand(env),
 		},
 	}
 	return app

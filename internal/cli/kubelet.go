@@ -30,8 +30,9 @@ func kubeletProviderCommand(env *Env) *ucli.Command {
 			"Never prompts; errors go to stderr with exit 1.",
 		Category: "kubernetes",
 		Action: func(c *ucli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
+			if c.NArg() > 0 {
+				// On stderr: kubelet reads only a response on stdout.
+				return fmt.Errorf("unexpected argument %q: %s kubelet-provider reads kubelet's request on stdin", c.Args().First(), Name)
 			}
 			// kubelet runs the provider with no terminal: never ask. And no
 			// debug wrapper, whose answers carry no lifetime.
