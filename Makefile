@@ -112,8 +112,9 @@ release-check: ## load packaging/goreleaser.yaml with goreleaser's strict config
 	cd packaging/goreleasercheck && $(GO) run . ../goreleaser.yaml
 
 .PHONY: test-kubelet-contract
-test-kubelet-contract: ## kubelet's own types (k8s.io/kubelet, a module of its own under tests/) against the built binary's kubelet-provider
+test-kubelet-contract: ## kubelet's own types and code against the built binary's kubelet-provider (tests/kubeletcontract, tests/kubeletplugin: modules of their own, so k8s.io stays out of go.mod)
 	cd tests/kubeletcontract && $(GO) mod verify >/dev/null && $(GO) test $(GOTESTFLAGS) ./...
+	cd tests/kubeletplugin && $(GO) mod verify >/dev/null && $(GO) test -timeout 20m $(GOTESTFLAGS) ./...
 
 .PHONY: test-keychain
 test-keychain: ## the keychain backend's tests against a real gnome-keyring on a private D-Bus session (-p 1: they share one keyring, and some lock or stop it)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -80,8 +81,34 @@ func kubeletResolver(env *Env, store helper.Store) kubelet.Resolver {
 				return nil, helper.WithHint(fmt.Errorf("the credential stored for %s is an identity token, which kubelet cannot use (it sends a username and password)", cand),
 					"configure token exchange for the registry (\"registries\" in the config file), or store a username and password")
 			}
-			return &kubelet.Credential{Key: cand, Username: cred.Username, Password: cred.Secret, FreshUntil: until}, nil
+			c := &kubelet.Credential{Key: cand, Username: cred.Username, Password: cred.Secret, FreshUntil: until}
+			if !strings.Contains(cand, "/") {
+				// A host's credential: kubelet would cache it for every image
+				// of the registry, hiding repository-scoped ones stored for
+				// others. Then it must cache per image.
+				scoped, err := hasScopedEntries(ctx, store, k.String())
+				if err != nil {
+					return nil, fmt.Errorf("failed to list the credentials for %s: %w", req.Image, err)
+				}
+				c.PerImage = scoped
+			}
+			return c, nil
 		}
 		return nil, nil
 	}
+}
+
+// hasScopedEntries reports whether the store holds repository-scoped
+// entries (host/path) under host.
+func hasScopedEntries(ctx context.Context, store helper.Store, host string) (bool, error) {
+	all, err := store.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	for u := range all {
+		if k, err := helper.ParseServerURL(u); err == nil && strings.HasPrefix(k.String(), host+"/") {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -48,13 +48,17 @@ func TestKubeletProviderLongestPrefix(t *testing.T) {
 	putCred(t, mem, "reg.example.com/team-a", "team-a-user", "team-a-pw")
 	putCred(t, mem, "reg.example.com/team-b/app", "app-user", "app-pw")
 	putCred(t, mem, "other.example.com", helper.IdentityTokenUsername, "refresh")
+	putCred(t, mem, "plain.example.com", "plain-user", "plain-pw")
 	for _, tc := range []struct {
 		image, key, user, cacheKeyType, duration string
 	}{
 		{"reg.example.com/team-a/app", "reg.example.com/team-a", "team-a-user", "Image", ""},
 		{"reg.example.com/team-b/app", "reg.example.com/team-b/app", "app-user", "Image", ""},
-		{"reg.example.com/team-b/other", "reg.example.com", "host-user", "Registry", ""},
-		{"reg.example.com/app", "reg.example.com", "host-user", "Registry", ""},
+		// The host answers, cached per image: reg.example.com has
+		// repository-scoped entries that a registry-wide entry would hide.
+		{"reg.example.com/team-b/other", "reg.example.com", "host-user", "Image", ""},
+		{"reg.example.com/app", "reg.example.com", "host-user", "Image", ""},
+		{"plain.example.com/app", "plain.example.com", "plain-user", "Registry", ""},
 		{"unknown.example.com/app", "", "", "Registry", "0s"},
 	} {
 		code, out, errOut := runKubelet(t, mem, kubeletRequest(tc.image))

@@ -149,6 +149,10 @@ type Credential struct {
 	// FreshUntil, when set, is how long the credential may be cached:
 	// the answer's cacheDuration never reaches past it.
 	FreshUntil time.Time
+	// PerImage asks kubelet to cache a host's credential per image, not per
+	// registry: other repositories of the registry have credentials of
+	// their own, which a registry-wide cache entry would hide.
+	PerImage bool
 }
 
 // Resolver finds the credential for a request; nil and no error means none.
@@ -174,7 +178,7 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, resolve Resolver, n
 		resp.CacheDuration = "0s"
 	} else {
 		resp.Auth[cred.Key] = AuthConfig{Username: cred.Username, Password: cred.Password}
-		if strings.Contains(cred.Key, "/") {
+		if strings.Contains(cred.Key, "/") || cred.PerImage {
 			resp.CacheKeyType = CacheKeyImage
 		}
 		if !cred.FreshUntil.IsZero() {

@@ -128,9 +128,10 @@ func TestResponsesDecodeWithKubeletTypes(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, version, image, key, user string
-		cacheKeyType                     credentialprovider.PluginCacheKeyType
+		cacheKeyType                    credentialprovider.PluginCacheKeyType
 	}{
-		{"host", "v1", "reg.example.com/app", "reg.example.com", "node", credentialprovider.RegistryPluginCacheKeyType},
+		// The host answers per image: team-a has its own entry.
+		{"host", "v1", "reg.example.com/app", "reg.example.com", "node", credentialprovider.ImagePluginCacheKeyType},
 		{"path-scoped", "v1", "reg.example.com/team-a/app", "reg.example.com/team-a", "team-a", credentialprovider.ImagePluginCacheKeyType},
 		{"v1beta1", "v1beta1", "reg.example.com/team-a/app", "reg.example.com/team-a", "team-a", credentialprovider.ImagePluginCacheKeyType},
 		{"unknown registry", "v1", "unknown.example.com/app", "", "", credentialprovider.RegistryPluginCacheKeyType},

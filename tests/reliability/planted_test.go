@@ -25,7 +25,9 @@ func TestPlantedFiles(t *testing.T) {
 		{"FIFO store", "store.age", "get", "r.example.com", "not a regular file",
 			func(p string) error { return syscall.Mkfifo(p, 0o600) }},
 		{"symlinked lock", "store.lock", "store", `{"ServerURL":"r.example.com","Username":"u","Secret":"s"}`, "symbolic link",
-			func(p string) error { return os.Symlink(filepath.Join(filepath.Dir(p), "..", "created-by-the-victim"), p) }},
+			func(p string) error {
+				return os.Symlink(filepath.Join(filepath.Dir(p), "..", "created-by-the-victim"), p)
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSandbox(t, "DOCKER_CREDENTIAL_NOTATION_BACKEND=file")

@@ -159,7 +159,7 @@ type jwtClaims struct {
 // verifyJWT verifies a JWT that issuer signed (RS256), with the keys of the
 // JWKS its discovery document names, and checks its issuer and expiry.
 func verifyJWT(ctx context.Context, issuer, token string) (c jwtClaims, claims map[string]any, err error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return c, nil, fmt.Errorf("not a signed JWT: %v", err)
 	}
