@@ -12,9 +12,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/notaryproject/docker-credential-notation/filestore"
 	"github.com/notaryproject/docker-credential-notation/helper"
@@ -29,10 +29,6 @@ import (
 var version = ""
 
 const modulePath = "github.com/notaryproject/docker-credential-notation"
-
-// probeTimeout bounds how long backend auto waits to learn whether a
-// keychain is there: a missing D-Bus must not hang a pull.
-const probeTimeout = 2 * time.Second
 
 func main() {
 	hardenProcess()
@@ -106,8 +102,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // openStore is the composition root: it builds the store that the
 // configuration selects. With backend auto it keeps to the backend recorded
 // in the store directory, and otherwise picks the keychain if one answers
-// within probeTimeout and the encrypted file if none is there.
-func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (helper.Store, error) {
+// within keyring.DefaultProbeTimeout and the encrypted file if none is there.
+func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (*cli.Opened, error) {
 	recorded, err := config.RecordedBackend(cfg.StoreDir)
 	if err != nil {
 		return nil, err
@@ -125,18 +121,27 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (helper.St
 			fmt.Errorf("backend %s is configured, but the credentials are in the %s backend", cfg.Backend, recorded),
 			fmt.Sprintf("run '%s migrate --to %s' to move them, or set %s=auto", cli.Name, cfg.Backend, config.EnvBackend))
 	}
-	s, err := openBackend(ctx, cfg, env, name)
+	b, err := newBackend(cfg, env, name)
 	if err != nil {
 		return nil, err
 	}
-	return exchanging(cfg, env, &recording{Store: s, dir: cfg.StoreDir, name: name, why: why, recorded: recorded == name})
+	te, err := exchanging(cfg, env, &recording{Store: b.Store, dir: cfg.StoreDir, name: name, recorded: recorded == name})
+	if err != nil {
+		return nil, err
+	}
+	b.Store, b.Exchange = te, te
+	b.Description += " (" + why + ")"
+	if regs := te.Registries(); len(regs) > 0 {
+		b.Description += "; token exchange for " + strings.Join(regs, ", ")
+	}
+	return b, nil
 }
 
 // exchanging wraps s so that the registries configured for token exchange
 // get access tokens for their stored refresh tokens; the others pass
 // through. A client secret comes from the environment variable its settings
 // name.
-func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (helper.Store, error) {
+func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (*tokenexchange.Store, error) {
 	regs := make(map[string]tokenexchange.Registry, len(cfg.Registries))
 	for u, r := range cfg.Registries {
 		if procEnv != nil && r.ClientSecretEnv != "" {
@@ -208,13 +213,13 @@ func chooseBackend(ctx context.Context, cfg *config.Config, env *cli.Env) (name,
 	if _, err := os.Lstat(filepath.Join(cfg.StoreDir, filestore.StoreFileName)); err == nil {
 		return config.BackendFile, "auto: the encrypted file exists", nil
 	}
-	kc, err := openBackend(ctx, cfg, env, config.BackendKeychain)
+	kc, err := openKeychain(cfg, env)
 	if err != nil {
 		return "", "", err
 	}
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	err = kc.(*keyring.Store).Probe(pctx)
+	// Within keyring.DefaultProbeTimeout: a missing D-Bus must not hang a
+	// pull.
+	err = kc.Probe(ctx)
 	switch {
 	case err == nil:
 		return config.BackendKeychain, "auto: a keychain answered", nil
@@ -227,15 +232,25 @@ func chooseBackend(ctx context.Context, cfg *config.Config, env *cli.Env) (name,
 	return "", "", err
 }
 
-// openBackend builds one backend by name.
+// openBackend builds one backend by name (migrate moves credentials
+// between two).
 func openBackend(_ context.Context, cfg *config.Config, env *cli.Env, name string) (helper.Store, error) {
+	b, err := newBackend(cfg, env, name)
+	if err != nil {
+		return nil, err
+	}
+	return b.Store, nil
+}
+
+// newBackend builds one backend by name, with what it can say of itself.
+func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, error) {
 	switch name {
 	case config.BackendFile:
 		src, err := filestore.ParseKeySource(cfg.KeySource)
 		if err != nil {
 			return nil, err
 		}
-		return filestore.New(filestore.Options{
+		fs, err := filestore.New(filestore.Options{
 			Dir:          cfg.StoreDir,
 			KeySource:    src,
 			Identity:     cfg.Identity,
@@ -244,26 +259,39 @@ func openBackend(_ context.Context, cfg *config.Config, env *cli.Env, name strin
 			Prompt:       env.Prompt,
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
 		})
-	case config.BackendKeychain:
-		// The keychain is the user's, whatever store directory a process
-		// was given, so its write lock lives in the user's own helper
-		// directory: writers with different store directories still
-		// exclude each other.
-		lockDir, err := config.DefaultDir(env.Getenv)
 		if err != nil {
-			lockDir = cfg.StoreDir
+			return nil, err
 		}
-		return keyring.New(keyring.Options{Dir: lockDir})
+		return &cli.Opened{Store: fs, Description: fs.Describe(), KeySource: fs.KeySource, HasPrefix: fs.HasPrefix}, nil
+	case config.BackendKeychain:
+		kc, err := openKeychain(cfg, env)
+		if err != nil {
+			return nil, err
+		}
+		keySource := func() (string, string, error) { return "none", "the keychain protects its items", nil }
+		return &cli.Opened{Store: kc, Description: kc.Describe(), KeySource: keySource}, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q", name)
+}
+
+// openKeychain builds the keychain backend. The keychain is the user's,
+// whatever store directory a process was given, so its write lock lives in
+// the user's own helper directory: writers with different store
+// directories still exclude each other.
+func openKeychain(cfg *config.Config, env *cli.Env) (*keyring.Store, error) {
+	lockDir, err := config.DefaultDir(env.Getenv)
+	if err != nil {
+		lockDir = cfg.StoreDir
+	}
+	return keyring.New(keyring.Options{Dir: lockDir})
 }
 
 // recording records the backend in the store directory after the first
 // successful store, so that backend auto sticks to it from then on.
 type recording struct {
 	helper.Store
-	dir, name, why string
-	recorded       bool
+	dir, name string
+	recorded  bool
 }
 
 func (r *recording) Put(ctx context.Context, key helper.Key, c helper.Credentials) error {
@@ -277,23 +305,6 @@ func (r *recording) Put(ctx context.Context, key helper.Key, c helper.Credential
 		r.recorded = true
 	}
 	return nil
-}
-
-// Describe says which backend is in use and why.
-func (r *recording) Describe() string {
-	d := r.name
-	if ds, ok := r.Store.(helper.Describer); ok {
-		d = ds.Describe()
-	}
-	return fmt.Sprintf("%s (%s)", d, r.why)
-}
-
-// KeySource passes through the file store's key description.
-func (r *recording) KeySource() (source, origin string, err error) {
-	if kd, ok := r.Store.(cli.KeyDescriber); ok {
-		return kd.KeySource()
-	}
-	return "none", "the keychain protects its items", nil
 }
 
 func programVersion() string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -178,6 +179,47 @@ func lookup(p *plainText, key string) (entry, bool, error) {
 	}
 	e, ok := doc.Entries[key]
 	return e, ok, nil
+}
+
+// hasPrefix reports whether a key starts with prefix: the first line at or
+// after prefix in key order says, in a canonical plaintext; any other is
+// parsed in full.
+func hasPrefix(p *plainText, prefix string) (bool, error) {
+	l, err := p.readLayout()
+	if err == nil {
+		var f found
+		if f, err = p.search(l, prefix); err == nil {
+			if f.ok || f.at >= l.end {
+				return f.ok, nil
+			}
+			var line []byte
+			if line, _, err = p.lineAt(f.at, l.end); err != nil {
+				return false, err
+			}
+			lf, ok := scanLine(line)
+			if !ok {
+				return false, errNotCanonical
+			}
+			return bytes.HasPrefix(lf.keyBytes(line), []byte(prefix)), nil
+		}
+	}
+	if err != errNotCanonical {
+		return false, err
+	}
+	plain, err := p.readAll()
+	if err != nil {
+		return false, err
+	}
+	doc, err := parseDocument(plain)
+	if err != nil {
+		return false, err
+	}
+	for k := range doc.Entries {
+		if strings.HasPrefix(k, prefix) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // list returns server URL -> username. A canonical plaintext is scanned

@@ -35,6 +35,53 @@ type plainText struct {
 	buf  []byte // the chunk at off, or nothing
 	off  int64
 	long []byte // a line that spans chunks
+	// probes are the lines that binary searches compared against, by
+	// midpoint: a later search of this plaintext for a nearby key (the
+	// prefixes of one image name) takes the same steps, and decrypts only
+	// the chunk it ends in.
+	probes map[int64]probe
+}
+
+// probe is the first line at or after a midpoint (start == end: none).
+type probe struct {
+	start, next int64
+	f           lineFields
+	line        []byte
+}
+
+// maxProbes bounds the probes kept: a search of the largest store takes
+// about a dozen steps.
+const maxProbes = 64
+
+// probeAt returns the first line at or after mid, from the probes when an
+// earlier search compared against it.
+func (p *plainText) probeAt(l layout, mid int64) (probe, error) {
+	if pr, ok := p.probes[mid]; ok {
+		return pr, nil
+	}
+	s, err := p.lineStartFrom(mid, l.end)
+	if err != nil {
+		return probe{}, err
+	}
+	pr := probe{start: s}
+	if s < l.end {
+		line, next, err := p.lineAt(s, l.end)
+		if err != nil {
+			return probe{}, err
+		}
+		f, ok := scanLine(line)
+		if !ok {
+			return probe{}, errNotCanonical
+		}
+		pr.next, pr.f, pr.line = next, f, bytes.Clone(line)
+	}
+	if p.probes == nil {
+		p.probes = make(map[int64]probe)
+	}
+	if len(p.probes) < maxProbes {
+		p.probes[mid] = pr
+	}
+	return pr, nil
 }
 
 func newPlainText(r io.ReaderAt, size int64) *plainText {
@@ -197,27 +244,19 @@ func (p *plainText) search(l layout, key string) (found, error) {
 	lo, hi := l.start, l.end
 	for hi-lo > chunkSize {
 		mid := lo + (hi-lo)/2
-		s, err := p.lineStartFrom(mid, hi)
+		pr, err := p.probeAt(l, mid)
 		if err != nil {
 			return found{}, err
 		}
-		if s >= hi {
+		if pr.start >= hi {
 			hi = mid
 			continue
 		}
-		line, next, err := p.lineAt(s, l.end)
-		if err != nil {
-			return found{}, err
-		}
-		f, ok := scanLine(line)
-		if !ok {
-			return found{}, errNotCanonical
-		}
-		switch c := f.compareKey(line, kb); {
+		switch c := pr.f.compareKey(pr.line, kb); {
 		case c < 0:
-			lo = next
+			lo = pr.next
 		case c == 0:
-			return found{ok: true, e: f.entry(line), at: s, next: next}, nil
+			return found{ok: true, e: pr.f.entry(pr.line), at: pr.start, next: pr.next}, nil
 		default:
 			hi = mid
 		}

@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,42 @@ type Store struct {
 
 	keysMu sync.Mutex
 	keys   *keys // loaded once, see loadKeys
+
+	// readMu guards last, the store file as the last read opened it: the
+	// next read uses it again while the path still names that file, so the
+	// reads of one command (kubelet-provider's prefix lookups, token
+	// exchange's cache and refresh token) unwrap the file key once.
+	readMu sync.Mutex
+	last   *openedFile
+}
+
+// openedFile is an open, decrypted store file.
+type openedFile struct {
+	f  *os.File
+	fi os.FileInfo // of f, when it was opened
+	p  *plainText
+}
+
+// keepOpen says whether a read keeps the store file open for the next one.
+// Not on Windows, where an open file cannot be replaced: another process's
+// write would fail while this one runs.
+const keepOpen = runtime.GOOS != "windows"
+
+// unchanged reports whether the path's file, as fi says, is still the one
+// o opened. Writers replace the file, never rewrite it in place, so a new
+// inode means new content; size and modification time are checked too.
+func (o *openedFile) unchanged(fi os.FileInfo) bool {
+	return os.SameFile(o.fi, fi) && o.fi.Size() == fi.Size() && o.fi.ModTime().Equal(fi.ModTime())
+}
+
+// dropOpen closes the file the last read kept open; a write calls it first.
+func (s *Store) dropOpen() {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	if s.last != nil {
+		s.last.f.Close()
+		s.last = nil
+	}
 }
 
 var _ helper.Store = (*Store)(nil)
@@ -185,6 +222,23 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 	return m, nil
 }
 
+// HasPrefix reports whether the store holds an entry whose key starts
+// with prefix (kubelet-provider asks whether a registry has
+// repository-scoped entries, host + "/"). Like Get it reads a few lines
+// found by binary search: the keys under a prefix are adjacent.
+func (s *Store) HasPrefix(ctx context.Context, prefix string) (bool, error) {
+	p, closeFile, err := s.openPlain()
+	if err != nil || p == nil {
+		return false, err
+	}
+	defer closeFile()
+	ok, err := hasPrefix(p, prefix)
+	if err != nil {
+		return false, s.readError(err)
+	}
+	return ok, nil
+}
+
 // readError reports a failure to read the plaintext: a chunk that does not
 // authenticate, or content that decrypted but cannot be used.
 func (s *Store) readError(err error) error {
@@ -220,27 +274,57 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 
 // openPlain opens the store for reading without a lock: the file stays open
 // (a writer's rename leaves it whole), its header is decrypted and its final
-// chunk authenticated. It returns nil if the store file does not exist.
-func (s *Store) openPlain() (*plainText, func(), error) {
-	// The key first, so that the file is open (which on Windows keeps a
-	// writer from replacing it) only while it is read.
-	if ok, err := s.statFile(); err != nil || !ok {
+// chunk authenticated. It returns nil if the store file does not exist. The
+// plaintext is the caller's until it calls done; reads of one Store take
+// turns.
+func (s *Store) openPlain() (p *plainText, done func(), err error) {
+	fi, err := s.statFile()
+	if err != nil || fi == nil {
 		return nil, nil, err
 	}
+	s.readMu.Lock()
+	if s.last != nil && s.last.unchanged(fi) {
+		return s.last.p, s.readMu.Unlock, nil
+	}
+	if s.last != nil {
+		s.last.f.Close()
+		s.last = nil
+	}
+	o, err := s.openDecrypted()
+	if err != nil || o == nil {
+		s.readMu.Unlock()
+		return nil, nil, err
+	}
+	if !keepOpen {
+		return o.p, func() { o.f.Close(); s.readMu.Unlock() }, nil
+	}
+	s.last = o
+	return o.p, s.readMu.Unlock, nil
+}
+
+// openDecrypted opens and decrypts the store file; nil if it does not exist.
+func (s *Store) openDecrypted() (*openedFile, error) {
+	// The key first, so that the file is open (which on Windows keeps a
+	// writer from replacing it) only while it is read.
 	k, err := s.loadKeys(false)
 	if err != nil {
-		return nil, nil, s.keyError(err)
+		return nil, s.keyError(err)
 	}
 	f, size, err := s.openFile()
 	if err != nil || f == nil {
-		return nil, nil, err
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
 	p, err := s.decrypt(f, size, k)
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return p, func() { f.Close() }, nil
+	return &openedFile{f: f, fi: fi, p: p}, nil
 }
 
 // keyError explains errNoKey, which loadKeys returns for an existing store
@@ -254,34 +338,34 @@ func (s *Store) keyError(err error) error {
 	return err
 }
 
-// statFile reports whether the store file exists, refusing one that is not
-// a regular file.
-func (s *Store) statFile() (bool, error) {
+// statFile returns the store file's information, nil if it does not
+// exist, refusing one that is not a regular file.
+func (s *Store) statFile() (os.FileInfo, error) {
 	fi, err := os.Lstat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
+		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
 	if err := checkStoreDir(s.opts.Dir); err != nil {
-		return false, err
+		return nil, err
 	}
 	if fi.Mode()&os.ModeSymlink != 0 {
-		return false, helper.WithHint(
+		return nil, helper.WithHint(
 			fmt.Errorf("refusing to use credential store %s: it is a symbolic link", s.path),
 			"point DOCKER_CREDENTIAL_NOTATION_STORE_DIR at the directory that holds the real file instead")
 	}
 	if !fi.Mode().IsRegular() {
-		return false, fmt.Errorf("refusing to use credential store %s: not a regular file", s.path)
+		return nil, fmt.Errorf("refusing to use credential store %s: not a regular file", s.path)
 	}
-	return true, nil
+	return fi, nil
 }
 
 // openFile opens the store file and returns its size, or nil if it does
 // not exist.
 func (s *Store) openFile() (*os.File, int64, error) {
-	if ok, err := s.statFile(); err != nil || !ok {
+	if fi, err := s.statFile(); err != nil || fi == nil {
 		return nil, 0, err
 	}
 	f, err := atomicfile.OpenRegular(s.path, true)
@@ -373,6 +457,9 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 	}
 	defer lock.Unlock()
 	s.removeStaleTemps()
+	// The file a read kept open is closed (Windows cannot replace an open
+	// file), and the next read opens what this write leaves.
+	s.dropOpen()
 
 	f, size, err := s.openFile()
 	if err != nil {

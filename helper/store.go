@@ -66,8 +66,3 @@ type Store interface {
 	List(ctx context.Context) (map[string]string, error)
 }
 
-// Describer is implemented by stores that can say, in a few words, where they
-// keep credentials (for `config` and debug output).
-type Describer interface {
-	Describe() string
-}

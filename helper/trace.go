@@ -79,11 +79,3 @@ func (t *traced) List(ctx context.Context) (map[string]string, error) {
 	}
 	return m, err
 }
-
-// Describe passes through to the wrapped store.
-func (t *traced) Describe() string {
-	if d, ok := t.s.(Describer); ok {
-		return d.Describe()
-	}
-	return fmt.Sprintf("%T", t.s)
-}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -133,24 +132,6 @@ func TestTracedHandle(t *testing.T) {
 			t.Errorf("%s %q: traced = %q, %v; plain = %q, %v", step.action, step.stdin, gotOut, gotErr, wantOut, wantErr)
 		}
 		oneLine(t, &w, step.want...)
-	}
-}
-
-type describedStore struct{ helper.Store }
-
-func (describedStore) Describe() string { return "age-encrypted file /tmp/x" }
-
-func TestTracedDescribe(t *testing.T) {
-	d, ok := helper.Traced(describedStore{helpertest.NewMemStore()}, io.Discard).(helper.Describer)
-	if !ok {
-		t.Fatal("a traced store is not a Describer")
-	}
-	if got := d.Describe(); got != "age-encrypted file /tmp/x" {
-		t.Errorf("Describe = %q, want the wrapped store's description", got)
-	}
-	d = helper.Traced(helpertest.NewMemStore(), io.Discard).(helper.Describer)
-	if got := d.Describe(); got != "*helpertest.MemStore" {
-		t.Errorf("Describe of a store without one = %q, want its type", got)
 	}
 }
 

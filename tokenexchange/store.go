@@ -318,13 +318,9 @@ func redactUserinfo(u string) string {
 // exchange.
 func (s *Store) Exchanges(key helper.Key) bool { return s.lookup(key) != nil }
 
-// Describe says where credentials are kept, and which registries exchange
-// tokens.
-func (s *Store) Describe() string {
-	d := fmt.Sprintf("%T", s.inner)
-	if ds, ok := s.inner.(helper.Describer); ok {
-		d = ds.Describe()
-	}
+// Registries returns the registries configured for token exchange, sorted:
+// the exact entries as keys, the patterns as written.
+func (s *Store) Registries() []string {
 	s.mu.Lock()
 	keys := make([]string, 0, len(s.regs)+len(s.patternSets))
 	for k, r := range s.regs {
@@ -336,21 +332,8 @@ func (s *Store) Describe() string {
 	for p := range s.patternSets {
 		keys = append(keys, p)
 	}
-	if len(keys) == 0 {
-		return d
-	}
 	slices.Sort(keys)
-	return d + "; token exchange for " + strings.Join(keys, ", ")
-}
-
-// KeySource passes through the wrapped store's description of its key.
-func (s *Store) KeySource() (source, origin string, err error) {
-	if kd, ok := s.inner.(interface {
-		KeySource() (string, string, error)
-	}); ok {
-		return kd.KeySource()
-	}
-	return "none", "the wrapped store reports no key", nil
+	return keys
 }
 
 func notFound(key helper.Key) error { return fmt.Errorf("%s: %w", key, helper.ErrNotFound) }

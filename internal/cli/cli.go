@@ -16,6 +16,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -37,7 +38,7 @@ type Env struct {
 	Version, Package string
 	// OpenStore builds the configured store. The composition root (main)
 	// supplies it, so this package depends on no backend.
-	OpenStore func(ctx context.Context, cfg *config.Config, env *Env) (helper.Store, error)
+	OpenStore func(ctx context.Context, cfg *config.Config, env *Env) (*Opened, error)
 	// OpenBackend builds one backend by name (config.BackendFile or
 	// config.BackendKeychain), whatever the configuration selects; migrate
 	// uses it.
@@ -48,6 +49,66 @@ type Env struct {
 	// service-account token in kubelet's request) to the store's token
 	// exchange through the context; nil means none can be handed in.
 	WithSubjectToken func(ctx context.Context, token string) context.Context
+}
+
+// Opened is the store that Env.OpenStore composes, with what the commands
+// besides the protocol need to know of it. The composition root fills it
+// once, from the concrete types it built: no capability is found by type
+// assertion through the wrappers, so a new wrapper cannot lose one.
+type Opened struct {
+	// Store answers the protocol.
+	Store helper.Store
+	// Description says where the credentials are kept and why (config,
+	// doctor, the debug trace).
+	Description string
+	// KeySource says what key encrypts the store and where it comes from.
+	KeySource func() (source, origin string, err error)
+	// Exchange is the token exchange in the stack; nil when there is none.
+	Exchange Exchange
+	// HasPrefix reports whether a stored key starts with prefix; nil means
+	// Store.List answers it.
+	HasPrefix func(ctx context.Context, prefix string) (bool, error)
+}
+
+// Exchange is what the token exchange (tokenexchange.Store, composed by
+// main) offers besides the protocol.
+type Exchange interface {
+	// DeviceLogin runs the OAuth2 device authorization grant for a
+	// configured registry, calling show once with what the user must open
+	// and type, and stores the refresh token.
+	DeviceLogin(ctx context.Context, key helper.Key, serverURL string, show func(verificationURI, verificationURIComplete, userCode string, expiry time.Time)) error
+	// ImportRefreshToken checks a refresh token with the provider and
+	// stores it.
+	ImportRefreshToken(ctx context.Context, key helper.Key, serverURL, refreshToken string) error
+	// GetExpiring is Get, with the time until which the answer may be kept
+	// (zero: no limit is known).
+	GetExpiring(ctx context.Context, key helper.Key) (helper.Credentials, time.Time, error)
+}
+
+// getExpiring answers through the token exchange when there is one.
+func (o *Opened) getExpiring(ctx context.Context, key helper.Key) (helper.Credentials, time.Time, error) {
+	if o.Exchange != nil {
+		return o.Exchange.GetExpiring(ctx, key)
+	}
+	c, err := o.Store.Get(ctx, key)
+	return c, time.Time{}, err
+}
+
+// hasPrefix reports whether a stored key starts with prefix.
+func (o *Opened) hasPrefix(ctx context.Context, prefix string) (bool, error) {
+	if o.HasPrefix != nil {
+		return o.HasPrefix(ctx, prefix)
+	}
+	all, err := o.Store.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	for u := range all {
+		if k, err := helper.ParseServerURL(u); err == nil && strings.HasPrefix(k.String(), prefix) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // protocolError is a failure of a protocol action: its message goes to
@@ -68,12 +129,15 @@ func (e *usageError) Error() string { return e.msg }
 // The protocol actions, as clients call them (the action alone, the payload
 // on stdin), take a direct path to helper.Handle: a client runs the helper
 // on every login, push and pull, and building the command-line app would
-// cost it time for nothing. Anything else goes through the app, which gives
-// the same answers for the same actions.
+// cost it time for nothing. So does kubelet-provider, which kubelet starts
+// for image pulls. Anything else goes through the app, which gives the same
+// answers for the same actions.
 func Run(ctx context.Context, args []string, env *Env) int {
 	var err error
 	if action, ok := protocolAction(args); ok {
 		err = runProtocol(ctx, env, action)
+	} else if len(args) == 2 && args[1] == kubeletProviderName {
+		err = runKubeletProvider(ctx, env)
 	} else {
 		err = newApp(env).RunContext(ctx, args)
 	}
@@ -189,14 +253,10 @@ func protocolCommand(env *Env, action, usage string) *ucli.Command {
 // call the helper: one of store, get, erase, list or version and nothing
 // else.
 func protocolAction(args []string) (string, bool) {
-	if len(args) != 2 {
+	if len(args) != 2 || !helper.IsAction(args[1]) {
 		return "", false
 	}
-	switch a := args[1]; a {
-	case helper.ActionStore, helper.ActionGet, helper.ActionErase, helper.ActionList, helper.ActionVersion:
-		return a, true
-	}
-	return "", false
+	return args[1], true
 }
 
 // runProtocol answers one protocol action on the configured store.
@@ -208,7 +268,7 @@ func runProtocol(ctx context.Context, env *Env, action string) error {
 	if err != nil {
 		return &protocolError{err: err}
 	}
-	if err := helper.Handle(ctx, store, action, env.Stdin, env.Stdout); err != nil {
+	if err := helper.Handle(ctx, store.Store, action, env.Stdin, env.Stdout); err != nil {
 		return &protocolError{err: err}
 	}
 	return nil
@@ -216,7 +276,7 @@ func runProtocol(ctx context.Context, env *Env, action string) error {
 
 // open loads the configuration and opens the configured store, traced when
 // debugging is on.
-func open(ctx context.Context, env *Env) (helper.Store, *config.Config, error) {
+func open(ctx context.Context, env *Env) (*Opened, *config.Config, error) {
 	cfg, err := config.Load(env.Getenv)
 	if err != nil {
 		return nil, nil, helper.WithHint(err, "run '"+Name+" config' to see the effective configuration")
@@ -226,23 +286,12 @@ func open(ctx context.Context, env *Env) (helper.Store, *config.Config, error) {
 		return nil, cfg, err
 	}
 	if cfg.Debug {
-		fmt.Fprintf(env.Stderr, "%s: debug: backend %s, %s\n", Name, cfg.Backend, describe(store))
-		store = helper.Traced(store, env.Stderr)
+		fmt.Fprintf(env.Stderr, "%s: debug: backend %s, %s\n", Name, cfg.Backend, store.Description)
+		traced := *store
+		traced.Store = helper.Traced(store.Store, env.Stderr)
+		store = &traced
 	}
 	return store, cfg, nil
-}
-
-func describe(s helper.Store) string {
-	if d, ok := s.(helper.Describer); ok {
-		return d.Describe()
-	}
-	return fmt.Sprintf("%T", s)
-}
-
-// KeyDescriber is implemented by stores that have an encryption key source
-// to report.
-type KeyDescriber interface {
-	KeySource() (source, origin string, err error)
 }
 
 // registryEntrySetting says which "registries" entry applies to host.
@@ -298,9 +347,9 @@ func configCommand(env *Env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			settings = append(settings, config.Setting{Name: "store", Value: describe(store), Source: "backend " + cfg.Backend})
-			if kd, ok := store.(KeyDescriber); ok {
-				src, origin, err := kd.KeySource()
+			settings = append(settings, config.Setting{Name: "store", Value: store.Description, Source: "backend " + cfg.Backend})
+			if store.KeySource != nil {
+				src, origin, err := store.KeySource()
 				v := src + " (" + origin + ")"
 				if err != nil {
 					v = "error: " + err.Error()

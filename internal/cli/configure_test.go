@@ -59,14 +59,14 @@ func (w *onboarding) run(t *testing.T, args ...string) (code int, stdout, stderr
 		Getenv:  func(k string) string { return w.vars[k] },
 		Version: "v1.2.3",
 		Package: "example.com/dcn",
-		OpenStore: func(context.Context, *config.Config, *Env) (helper.Store, error) {
+		OpenStore: func(context.Context, *config.Config, *Env) (*Opened, error) {
 			if w.openErr != nil {
 				return nil, w.openErr
 			}
 			if w.wrap != nil {
-				return w.wrap(w.store), nil
+				return &Opened{Store: w.wrap(w.store)}, nil
 			}
-			return w.store, nil
+			return &Opened{Store: w.store}, nil
 		},
 	}
 	code = Run(context.Background(), append([]string{Name}, args...), env)

@@ -144,10 +144,10 @@ func doctorStore(ctx context.Context, env *Env, cfg *config.Config, add func(nam
 		add("backend", statusFail, fmt.Sprintf("backend %s: %v", cfg.Backend, err), hintOr(err, "set "+config.EnvBackend+"=file to use the encrypted file store"))
 		return
 	}
-	add("backend", statusOK, describe(store), "")
+	add("backend", statusOK, store.Description, "")
 
 	lctx, cancel := context.WithTimeout(ctx, doctorListTimeout)
-	list, err := store.List(lctx)
+	list, err := store.Store.List(lctx)
 	cancel()
 	if err != nil {
 		add("store", statusFail, "failed to read the store: "+err.Error(), hintOr(err, "check the key source and that the keychain is unlocked; '"+Name+" config' shows the key"))
@@ -155,8 +155,8 @@ func doctorStore(ctx context.Context, env *Env, cfg *config.Config, add func(nam
 		add("store", statusOK, fmt.Sprintf("readable and decrypts; %d credentials", len(list)), "")
 	}
 
-	if kd, ok := store.(KeyDescriber); ok {
-		src, origin, err := kd.KeySource()
+	if store.KeySource != nil {
+		src, origin, err := store.KeySource()
 		if err != nil {
 			add("key", statusFail, "key source: "+err.Error(), hintOr(err, "set "+config.EnvKeySource+" and the variable it reads"))
 		} else {

@@ -54,15 +54,7 @@ func exportCommand(env *Env) *ucli.Command {
 				if err != nil {
 					return err
 				}
-				var (
-					cred  helper.Credentials
-					until time.Time
-				)
-				if eg, ok := store.(expiringGetter); ok {
-					cred, until, err = eg.GetExpiring(c.Context, k)
-				} else {
-					cred, err = store.Get(c.Context, k)
-				}
+				cred, until, err := store.getExpiring(c.Context, k)
 				if errors.Is(err, helper.ErrNotFound) {
 					return helper.WithHint(fmt.Errorf("no credential is stored for %s; nothing was written", k), "log in first ('"+Name+" login "+k.String()+"' or docker login)")
 				}

@@ -93,10 +93,11 @@ func runImport(ctx context.Context, env *Env, from, fromHelper string, removePla
 	if err != nil {
 		return err
 	}
-	store, _, err := open(ctx, env)
+	opened, _, err := open(ctx, env)
 	if err != nil {
 		return err
 	}
+	store := opened.Store
 
 	var imported, present, skipped, failed int
 	var verified []importEntry

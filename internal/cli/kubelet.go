@@ -14,15 +14,9 @@ import (
 	"github.com/notaryproject/docker-credential-notation/internal/kubelet"
 )
 
-// expiringGetter is a store that says how long an answer may be cached
-// (token exchange: until the credential is due to be renewed).
-type expiringGetter interface {
-	GetExpiring(ctx context.Context, key helper.Key) (helper.Credentials, time.Time, error)
-}
-
 func kubeletProviderCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
-		Name:  "kubelet-provider",
+		Name:  kubeletProviderName,
 		Usage: "answer one kubelet image credential provider request (credentialprovider.kubelet.k8s.io/v1) on stdin",
 		Description: "Run by kubelet as configured in its CredentialProviderConfig (args: [\"kubelet-provider\"]): " +
 			"the longest stored prefix of the image (host/ns/repo, host/ns, host) answers, exchanged registries give their " +
@@ -35,25 +29,32 @@ func kubeletProviderCommand(env *Env) *ucli.Command {
 				// On stderr: kubelet reads only a response on stdout.
 				return fmt.Errorf("unexpected argument %q: %s kubelet-provider reads kubelet's request on stdin", c.Args().First(), Name)
 			}
-			// kubelet runs the provider with no terminal: never ask. And no
-			// debug wrapper, whose answers carry no lifetime.
-			quiet := *env
-			quiet.Prompt = nil
-			cfg, err := config.Load(env.Getenv)
-			if err != nil {
-				return helper.WithHint(err, "run '"+Name+" config' with the provider's environment to see the effective configuration")
-			}
-			store, err := env.OpenStore(c.Context, cfg, &quiet)
-			if err != nil {
-				return err
-			}
-			return kubelet.Serve(c.Context, env.Stdin, env.Stdout, kubeletResolver(&quiet, store), time.Now)
+			return runKubeletProvider(c.Context, env)
 		},
 	}
 }
 
+const kubeletProviderName = "kubelet-provider"
+
+// runKubeletProvider answers kubelet's request on stdin.
+func runKubeletProvider(ctx context.Context, env *Env) error {
+	// kubelet runs the provider with no terminal: never ask. And no debug
+	// wrapper: kubelet reads only the response.
+	quiet := *env
+	quiet.Prompt = nil
+	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		return helper.WithHint(err, "run '"+Name+" config' with the provider's environment to see the effective configuration")
+	}
+	store, err := env.OpenStore(ctx, cfg, &quiet)
+	if err != nil {
+		return err
+	}
+	return kubelet.Serve(ctx, env.Stdin, env.Stdout, kubeletResolver(&quiet, store), time.Now)
+}
+
 // kubeletResolver looks the image up in the store, longest prefix first.
-func kubeletResolver(env *Env, store helper.Store) kubelet.Resolver {
+func kubeletResolver(env *Env, store *Opened) kubelet.Resolver {
 	return func(ctx context.Context, req *kubelet.Request) (*kubelet.Credential, error) {
 		if req.ServiceAccountToken != "" && env.WithSubjectToken != nil {
 			ctx = env.WithSubjectToken(ctx, req.ServiceAccountToken)
@@ -63,15 +64,7 @@ func kubeletResolver(env *Env, store helper.Store) kubelet.Resolver {
 			if err != nil {
 				return nil, fmt.Errorf("invalid image %q: %v", req.Image, err)
 			}
-			var (
-				cred  helper.Credentials
-				until time.Time
-			)
-			if eg, ok := store.(expiringGetter); ok {
-				cred, until, err = eg.GetExpiring(ctx, k)
-			} else {
-				cred, err = store.Get(ctx, k)
-			}
+			cred, until, err := store.getExpiring(ctx, k)
 			switch {
 			case errors.Is(err, helper.ErrNotFound):
 				continue
@@ -86,7 +79,7 @@ func kubeletResolver(env *Env, store helper.Store) kubelet.Resolver {
 				// A host's credential: kubelet would cache it for every image
 				// of the registry, hiding repository-scoped ones stored for
 				// others. Then it must cache per image.
-				scoped, err := hasScopedEntries(ctx, store, k.String())
+				scoped, err := store.hasPrefix(ctx, k.String()+"/")
 				if err != nil {
 					return nil, fmt.Errorf("failed to list the credentials for %s: %w", req.Image, err)
 				}
@@ -96,19 +89,4 @@ func kubeletResolver(env *Env, store helper.Store) kubelet.Resolver {
 		}
 		return nil, nil
 	}
-}
-
-// hasScopedEntries reports whether the store holds repository-scoped
-// entries (host/path) under host.
-func hasScopedEntries(ctx context.Context, store helper.Store, host string) (bool, error) {
-	all, err := store.List(ctx)
-	if err != nil {
-		return false, err
-	}
-	for u := range all {
-		if k, err := helper.ParseServerURL(u); err == nil && strings.HasPrefix(k.String(), host+"/") {
-			return true, nil
-		}
-	}
-	return false, nil
 }

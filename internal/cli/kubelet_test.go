@@ -27,11 +27,11 @@ func runKubelet(t *testing.T, store helper.Store, stdin string) (int, string, st
 		Stdout: &out, Stderr: &errb,
 		Getenv:  func(k string) string { return all[k] },
 		Version: "v0.0.0-test",
-		OpenStore: func(_ context.Context, _ *config.Config, e *Env) (helper.Store, error) {
+		OpenStore: func(_ context.Context, _ *config.Config, e *Env) (*Opened, error) {
 			if e.Prompt != nil {
 				t.Error("kubelet-provider opened the store with a prompt")
 			}
-			return store, nil
+			return &Opened{Store: store}, nil
 		},
 		Prompt: func(string) (string, error) { t.Error("kubelet-provider prompted"); return "", nil },
 	}

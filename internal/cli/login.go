@@ -19,18 +19,6 @@ import (
 	"github.com/notaryproject/docker-credential-notation/internal/filelock"
 )
 
-// tokenLogin is what a store that exchanges refresh tokens offers
-// (tokenexchange.Store, composed by main); this package names no backend.
-type tokenLogin interface {
-	// DeviceLogin runs the OAuth2 device authorization grant for a
-	// configured registry, calling show once with what the user must open
-	// and type, and stores the refresh token.
-	DeviceLogin(ctx context.Context, key helper.Key, serverURL string, show func(verificationURI, verificationURIComplete, userCode string, expiry time.Time)) error
-	// ImportRefreshToken checks a refresh token with the provider and
-	// stores it.
-	ImportRefreshToken(ctx context.Context, key helper.Key, serverURL, refreshToken string) error
-}
-
 // countdownEvery is how often the countdown prints a line when stderr is
 // not a terminal (on a terminal it rewrites one line every second).
 var countdownEvery = 10 * time.Second
@@ -99,7 +87,7 @@ func logoutCommand(env *Env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			switch err := store.Delete(c.Context, key); {
+			switch err := store.Store.Delete(c.Context, key); {
 			case errors.Is(err, helper.ErrNotFound):
 				fmt.Fprintf(env.Stderr, "%s: not logged in to %s\n", Name, key)
 				return nil
@@ -182,9 +170,9 @@ func login(c *ucli.Context, env *Env, registry string) error {
 	if err != nil {
 		return err
 	}
-	tl, ok := store.(tokenLogin)
-	if exchange && !ok {
-		return fmt.Errorf("login: the store does not exchange tokens (%s)", describe(store))
+	tl := store.Exchange
+	if exchange && tl == nil {
+		return fmt.Errorf("login: the store does not exchange tokens (%s)", store.Description)
 	}
 
 	if c.Bool("refresh-token-stdin") {
@@ -195,7 +183,7 @@ func login(c *ucli.Context, env *Env, registry string) error {
 		if !exchange {
 			// Not configured: a plain identity token, as docker login stores
 			// one, which clients trade themselves.
-			if err := store.Put(ctx, key, helper.Credentials{ServerURL: registry, Username: helper.IdentityTokenUsername, Secret: rt}); err != nil {
+			if err := store.Store.Put(ctx, key, helper.Credentials{ServerURL: registry, Username: helper.IdentityTokenUsername, Secret: rt}); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stderr, "%s: %s is not configured for token exchange: clients receive the refresh token itself\n", Name, key)
@@ -259,7 +247,7 @@ func loginPassword(ctx context.Context, c *ucli.Context, env *Env, cfg *config.C
 	if err != nil {
 		return err
 	}
-	if err := store.Put(ctx, key, helper.Credentials{ServerURL: registry, Username: user, Secret: pw}); err != nil {
+	if err := store.Store.Put(ctx, key, helper.Credentials{ServerURL: registry, Username: user, Secret: pw}); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "Stored the credentials for %s\n", key)

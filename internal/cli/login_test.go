@@ -67,7 +67,7 @@ func (w *loginWorld) configFile() string {
 
 // openStore composes the store as main does: the exchange decorator with
 // the configuration's registries over the backend.
-func (w *loginWorld) openStore(_ context.Context, cfg *config.Config, env *Env) (helper.Store, error) {
+func (w *loginWorld) openStore(_ context.Context, cfg *config.Config, env *Env) (*Opened, error) {
 	regs := map[string]tokenexchange.Registry{}
 	for u, r := range cfg.Registries {
 		secret := ""
@@ -77,7 +77,11 @@ func (w *loginWorld) openStore(_ context.Context, cfg *config.Config, env *Env) 
 		regs[u] = tokenexchange.Registry{Issuer: r.Issuer, TokenURL: r.TokenURL, DeviceAuthURL: r.DeviceAuthURL, ClientID: r.ClientID,
 			ClientSecret: secret, ClientSecretEnv: r.ClientSecretEnv, Scopes: r.Scopes, Username: r.Username, Insecure: r.Insecure, Timeout: r.TimeoutDuration()}
 	}
-	return tokenexchange.New(w.mem, tokenexchange.Options{Dir: cfg.StoreDir, Registries: regs, Warn: env.Stderr})
+	te, err := tokenexchange.New(w.mem, tokenexchange.Options{Dir: cfg.StoreDir, Registries: regs, Warn: env.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	return &Opened{Store: te, Exchange: te, Description: "memory"}, nil
 }
 
 // run runs the program; stderr may be read while it runs.

@@ -81,7 +81,7 @@ func (m *migration) run(t *testing.T, args ...string) (code int, stdout, stderr 
 		Stdout: &out,
 		Stderr: &errb,
 		Getenv: func(k string) string { return vars[k] },
-		OpenStore: func(context.Context, *config.Config, *Env) (helper.Store, error) {
+		OpenStore: func(context.Context, *config.Config, *Env) (*Opened, error) {
 			return nil, errors.New("migrate must not open the configured store")
 		},
 		OpenBackend: func(_ context.Context, _ *config.Config, _ *Env, name string) (helper.Store, error) {

@@ -170,8 +170,8 @@ func openRegistry(ctx context.Context, env *Env, a registryArgs) (*registrySessi
 	if err != nil {
 		return nil, err
 	}
-	s := &registrySession{endpoint: ep, store: store}
-	cred, err := store.Get(ctx, ep.Key)
+	s := &registrySession{endpoint: ep, store: store.Store}
+	cred, err := store.Store.Get(ctx, ep.Key)
 	switch {
 	case err == nil:
 		s.cred = &cred

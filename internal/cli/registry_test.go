@@ -93,8 +93,8 @@ func runWith(t *testing.T, store helper.Store, vars map[string]string, args ...s
 		Stderr:  &errb,
 		Getenv:  func(k string) string { return all[k] },
 		Version: "v0.0.0-test",
-		OpenStore: func(context.Context, *config.Config, *Env) (helper.Store, error) {
-			return store, nil
+		OpenStore: func(context.Context, *config.Config, *Env) (*Opened, error) {
+			return &Opened{Store: store}, nil
 		},
 	}
 	code = Run(context.Background(), append([]string{Name}, args...), env)

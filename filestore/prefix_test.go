@@ -1,0 +1,106 @@
+package filestore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// HasPrefix answers whether a registry has repository-scoped entries, for
+// kubelet-provider: from the lines a binary search reaches in a store that
+// spans many chunks, and from a full parse of a store another program
+// wrote in any JSON layout.
+func TestHasPrefix(t *testing.T) {
+	ctx := context.Background()
+	stored := []string{"a.example", "reg.example", "reg.example/team-a", "reg.example/team-a/app", "regx.example", "z.example:5000"}
+	cases := []struct {
+		prefix string
+		want   bool
+	}{
+		{"reg.example/", true},
+		{"reg.example/team-a/", true},
+		{"reg.example/team-b/", false},
+		{"regx.example/", false},
+		{"a.example/", false},
+		{"z.example:5000/", false},
+		{"z.example:5000", true},
+		{"zz.example/", false},
+		{"0.example/", false},
+	}
+	check := func(t *testing.T, s *Store) {
+		t.Helper()
+		for _, c := range cases {
+			got, err := s.HasPrefix(ctx, c.prefix)
+			if err != nil || got != c.want {
+				t.Errorf("HasPrefix(%q) = %v, %v; want %v", c.prefix, got, err, c.want)
+			}
+		}
+	}
+
+	t.Run("canonical", func(t *testing.T) {
+		s := newStore(t, Options{Dir: t.TempDir()})
+		for _, u := range stored {
+			mustPut(t, s, u, "user", "secret")
+		}
+		check(t, s)
+	})
+	t.Run("many chunks", func(t *testing.T) {
+		s := newStore(t, Options{Dir: t.TempDir()})
+		for _, u := range stored {
+			mustPut(t, s, u, "user", "secret")
+		}
+		// Enough entries around the ones that matter that the search
+		// narrows the range over several 64 KiB chunks.
+		secret := fmt.Sprintf("%0800d", 0)
+		for i := range 400 {
+			mustPut(t, s, fmt.Sprintf("reg.examplf/n%03d", i), "user", secret)
+			mustPut(t, s, fmt.Sprintf("reg.exampld/n%03d", i), "user", secret)
+		}
+		check(t, s)
+		if ok, err := s.HasPrefix(ctx, "reg.examplf/n399"); err != nil || !ok {
+			t.Errorf("HasPrefix of the last entry = %v, %v", ok, err)
+		}
+	})
+	t.Run("other layout", func(t *testing.T) {
+		dir := t.TempDir()
+		id := newHybrid(t)
+		writeFile(t, filepath.Join(dir, StoreFileName), encryptTo(t, id.Recipient(), mustJSON(t, v1Doc(t, stored...))), 0o600)
+		s := newStore(t, Options{Dir: dir, KeySource: KeySourceIdentity, Identity: id.String()})
+		check(t, s)
+	})
+	t.Run("no store", func(t *testing.T) {
+		s := newStore(t, Options{Dir: t.TempDir()})
+		if ok, err := s.HasPrefix(ctx, "reg.example/"); err != nil || ok {
+			t.Errorf("HasPrefix on no store = %v, %v", ok, err)
+		}
+	})
+}
+
+// A Store keeps the file its last read opened for the next read, and must
+// still see every write: its own, and another Store's (another process's)
+// that replaced the file in between, whatever the entry's size.
+func TestReadsSeeEveryWrite(t *testing.T) {
+	dir := t.TempDir()
+	reader, writer := newStore(t, Options{Dir: dir}), newStore(t, Options{Dir: dir})
+	mustPut(t, writer, "reg.example", "user", "one")
+	for i, secret := range []string{"two", "six", "three", "six"} {
+		if got := mustGet(t, reader, "reg.example"); i > 0 && got.Secret == secret {
+			t.Fatalf("round %d: already %q before the write", i, secret)
+		}
+		mustPut(t, writer, "reg.example", "user", secret)
+		if got := mustGet(t, reader, "reg.example"); got.Secret != secret {
+			t.Fatalf("round %d: reader got %q after another Store wrote %q", i, got.Secret, secret)
+		}
+		mustPut(t, reader, "reg.example", "user", secret+"-own")
+		if got := mustGet(t, reader, "reg.example"); got.Secret != secret+"-own" {
+			t.Fatalf("round %d: reader got %q after its own write", i, got.Secret)
+		}
+	}
+	if err := writer.Delete(context.Background(), mustKey(t, "reg.example")); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := reader.HasPrefix(context.Background(), "reg.example"); err != nil || ok {
+		t.Errorf("after another Store's erase: HasPrefix = %v, %v", ok, err)
+	}
+}
