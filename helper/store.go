@@ -65,4 +65,3 @@ type Store interface {
 	// List returns the server URL (as stored) and username of every credential.
 	List(ctx context.Context) (map[string]string, error)
 }
-
