@@ -22,8 +22,9 @@
 #     from its file store) with hyperfine (-N: no shell), takes each
 #     command's peak RSS with GNU time, and records GODEBUG=inittrace=1 and
 #     binary sizes. Then the in-process Go benchmarks of filestore.
-#  4. scripts/bench/report turns the results into BENCHMARKS.md and a gnuplot
-#     chart, docs/bench/latency.png.
+#  4. scripts/bench/report turns the results into BENCHMARKS.md (its prose is
+#     scripts/bench/report/BENCHMARKS.md.tmpl) and a gnuplot chart,
+#     docs/bench/latency.png.
 #
 # Environment:
 #   BENCH_QUICK=1      1 and 100 entries and few runs, to check the harness;
@@ -274,9 +275,7 @@ outer() {
 		chart=${chart:-$ROOT/docs/bench/latency.png}
 	fi
 	mkdir -p "$(dirname "$chart")"
-	local notes=()
-	[[ -f $ROOT/scripts/bench/analysis.md ]] && notes=(-notes "$ROOT/scripts/bench/analysis.md")
-	(cd "$ROOT" && go run ./scripts/bench/report -results "$RES" -out "$report" -chart "$chart" "${notes[@]}")
+	(cd "$ROOT" && go run ./scripts/bench/report -results "$RES" -out "$report" -chart "$chart")
 	gnuplot "$RES/plot.gp"
 	# The builds are tens of MiB a run; the results are kept, not them.
 	rm -rf "$RUNBIN"
