@@ -34,7 +34,10 @@ type page struct {
 	Startup  *table
 	Variants int
 	Builds   *table
-	GoBench  goBench
+	// GoBench is gobench.txt's table (nil without benchmarks), after
+	// GoBenchHead, its pkg and cpu lines.
+	GoBench     *table
+	GoBenchHead string
 	// WrapperMS is the median over counts of what withstdin adds.
 	WrapperMS string
 	Keyring   string // gnome-keyring's version
@@ -49,21 +52,6 @@ type actionTable struct {
 }
 
 type failure struct{ Name, Why string }
-
-// GoBenchTable is gobench.txt as a table, nil without benchmarks.
-func (p *page) GoBenchTable() *table {
-	if len(p.GoBench.rows) == 0 {
-		return nil
-	}
-	t := newTable(1, "benchmark", "runs", "time/op", "B/op", "allocs/op")
-	for _, r := range p.GoBench.rows {
-		t.add(r...)
-	}
-	return t
-}
-
-// GoBenchHead is the benchmarks' pkg and cpu lines.
-func (p *page) GoBenchHead() string { return strings.Join(p.GoBench.head, ", ") }
 
 var funcs = template.FuncMap{
 	"count": fmtCount,
@@ -94,7 +82,7 @@ func (d *data) page(chart string) *page {
 		Startup:  d.startupTable(),
 		Variants: len(d.variants),
 		Builds:   d.buildsTable(),
-		GoBench:  d.gobench,
+		GoBench:  d.gobench.table(),
 		Keyring:  strings.TrimPrefix(m.Keyring, "gnome-keyring-daemon: "),
 		Helpers:  d.helpers,
 	}
@@ -112,6 +100,7 @@ func (d *data) page(chart string) *page {
 		w = append(w, d.wrapper(n))
 	}
 	p.WrapperMS = fmtMS(median(w))
+	p.GoBenchHead = strings.Join(d.gobench.head, ", ")
 	if h := d.helper(idFile); h != nil {
 		p.Kubelet = h.has("kubelet")
 	}

@@ -313,6 +313,17 @@ func readGoBench(path string) (goBench, error) {
 	return gb, s.Err()
 }
 
+func (gb goBench) table() *table {
+	if len(gb.rows) == 0 {
+		return nil
+	}
+	t := newTable(1, "benchmark", "runs", "time/op", "B/op", "allocs/op")
+	for _, r := range gb.rows {
+		t.add(r...)
+	}
+	return t
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "—"
