@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -118,9 +119,11 @@ func (d *data) initTotal(name string) (ms, bytes float64, ok bool) {
 	var totals, bys []float64
 	for _, pkgs := range runs {
 		var t, b float64
-		for _, l := range pkgs {
-			t += l.clockMS
-			b += l.bytes
+		// In a fixed order: a float sum in map order can round either
+		// way at the last digit shown.
+		for _, p := range slices.Sorted(maps.Keys(pkgs)) {
+			t += pkgs[p].clockMS
+			b += pkgs[p].bytes
 		}
 		totals = append(totals, t)
 		bys = append(bys, b)

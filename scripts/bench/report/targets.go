@@ -189,8 +189,8 @@ func (d *data) workloadTarget() target {
 }
 
 // kubeletTarget compares kubelet-provider's answer with get on the same
-// file store, at every count of the run: each count where either was timed
-// must be met.
+// file store at every count of the row: met when kubelet is no slower at
+// each count where both were timed, and no count failed.
 func (d *data) kubeletTarget() target {
 	what := "kubelet-provider answer from the store ≤ `get` of the same store, same run, at every measured count"
 	h := d.helper(idFile)

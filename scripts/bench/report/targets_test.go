@@ -274,3 +274,20 @@ func TestTargetsOfAnEmptyRun(t *testing.T) {
 		}
 	}
 }
+
+// The init total of a run is the same float however the map of its
+// packages is ordered (the report once showed 0.18 or 0.19 ms by chance).
+func TestInitTotalIsDeterministic(t *testing.T) {
+	d := fakeRun([]int{1})
+	pkgs := map[string]initLine{}
+	for i, ms := range []float64{0.1, 0.2, 0.3, 0.07, 0.011, 0.13, 0.029, 0.31, 0.005, 0.17} {
+		pkgs["pkg"+string(rune('a'+i))] = initLine{clockMS: ms, bytes: ms * 1000}
+	}
+	d.inits["hello"] = map[int]map[string]initLine{1: pkgs}
+	first, _, _ := d.initTotal("hello")
+	for range 200 {
+		if ms, _, _ := d.initTotal("hello"); ms != first {
+			t.Fatalf("initTotal = %v, then %v", first, ms)
+		}
+	}
+}
