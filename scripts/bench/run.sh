@@ -18,11 +18,13 @@
 #     caches. Nothing of the user's own (HOME, session bus, keyrings, gpg,
 #     docker config) is read or touched.
 #  3. For 1, 100, 1000 and 10000 stored entries, times get, list, store and
-#     erase of every helper with hyperfine (-N: no shell), takes each
+#     erase of every helper (and this helper's kubelet-provider answering
+#     from its file store) with hyperfine (-N: no shell), takes each
 #     command's peak RSS with GNU time, and records GODEBUG=inittrace=1 and
 #     binary sizes. Then the in-process Go benchmarks of filestore.
-#  4. scripts/bench/report turns the results into BENCHMARKS.md and a gnuplot
-#     chart, docs/bench/latency.png.
+#  4. scripts/bench/report turns the results into BENCHMARKS.md (its prose is
+#     scripts/bench/report/BENCHMARKS.md.tmpl) and a gnuplot chart,
+#     docs/bench/latency.png.
 #
 # Environment:
 #   BENCH_QUICK=1      1 and 100 entries and few runs, to check the harness;
@@ -47,7 +49,7 @@ set -euo pipefail
 # <driver>_key below. Adding a backend of this helper is one line with the
 # notation driver, whose argument is DOCKER_CREDENTIAL_NOTATION_BACKEND.
 HELPERS=(
-	"notation-file|docker-credential-notation (file store)|notation:file|10000|get list store erase|"
+	"notation-file|docker-credential-notation (file store)|notation:file|10000|get list store erase kubelet|"
 	"notation-keychain|docker-credential-notation (keychain)|notation:keychain|1000|get list store erase|gnome-keyring rewrites its whole keyring file on every item it writes, so filling 10,000 entries, and every timed store and erase at that size, would take too long"
 	"notation-tokenexchange|docker-credential-notation (token exchange, cached token)|tokenexchange|1|get|the cached access token of one registry is what it measures"
 	"notation-workload|docker-credential-notation (workload exchange, cached)|workload|1|get|the cached credential of one workload registry is what it measures"
@@ -273,9 +275,7 @@ outer() {
 		chart=${chart:-$ROOT/docs/bench/latency.png}
 	fi
 	mkdir -p "$(dirname "$chart")"
-	local notes=()
-	[[ -f $ROOT/scripts/bench/analysis.md ]] && notes=(-notes "$ROOT/scripts/bench/analysis.md")
-	(cd "$ROOT" && go run ./scripts/bench/report -results "$RES" -out "$report" -chart "$chart" "${notes[@]}")
+	(cd "$ROOT" && go run ./scripts/bench/report -results "$RES" -out "$report" -chart "$chart")
 	gnuplot "$RES/plot.gp"
 	# The builds are tens of MiB a run; the results are kept, not them.
 	rm -rf "$RUNBIN"
@@ -524,6 +524,19 @@ check() {
 		echo "get gave an unexpected answer: ${out:0:200}"
 		return 1
 	fi
+	if [[ " $actions " == *" kubelet "* ]]; then
+		# kubelet's request for an image in the registry get asks for. An
+		# answer without the credential is recorded as the kubelet row's
+		# failure (an empty auth is a fast path, not the one measured); the
+		# other actions are still timed.
+		printf '{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"%s/app:1"}' \
+			"$(cat "$IN/get-$id-$n")" >"$IN/kubelet-$id-$n"
+		if ! out=$(in_env "$id" "$RUNBIN/withstdin" "$IN/kubelet-$id-$n" "${BIN_OF[$id]}" kubelet-provider 2>&1) ||
+			! jq -e '.auth | length > 0' <<<"$out" >/dev/null 2>&1; then
+			failed "$id.kubelet.$n" "kubelet-provider gave an unexpected answer: ${out:0:200}" >&2
+			rm -f "$IN/kubelet-$id-$n"
+		fi
+	fi
 	if [[ " $actions " == *" list "* ]]; then
 		local got
 		got=$(in_env "$id" "$RUNBIN/withstdin" "$IN/list" "${BIN_OF[$id]}" list 2>&1 | jq length 2>&1)
@@ -641,6 +654,12 @@ inner() {
 				case $a in
 				get) bench "$id.get.$n" "$id" get "$IN/get-$id-$n" ;;
 				list) bench "$id.list.$n" "$id" list "$IN/list" ;;
+				kubelet)
+					# kubelet's image credential provider, from the store get reads.
+					if [[ -e $IN/kubelet-$id-$n ]]; then
+						bench "$id.kubelet.$n" "$id" kubelet-provider "$IN/kubelet-$id-$n"
+					fi
+					;;
 				store)
 					# Each timed store adds the entry that prepare erased:
 					# a real write (storing unchanged data may skip it).
