@@ -40,6 +40,8 @@ type plainText struct {
 	// prefixes of one image name) takes the same steps, and decrypts only
 	// the chunk it ends in.
 	probes map[int64]probe
+	// layout is what readLayout found, once it has.
+	layout *layout
 }
 
 // probe is the first line at or after a midpoint (start == end: none).
@@ -177,6 +179,17 @@ type layout struct {
 // plaintext's real length, and the closing line. It returns
 // errNotCanonical for a plaintext in any other layout.
 func (p *plainText) readLayout() (layout, error) {
+	if p.layout != nil {
+		return *p.layout, nil
+	}
+	l, err := p.checkLayout()
+	if err == nil {
+		p.layout = &l
+	}
+	return l, err
+}
+
+func (p *plainText) checkLayout() (layout, error) {
 	if p.size == 0 {
 		return layout{}, errNotCanonical
 	}
