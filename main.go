@@ -125,6 +125,9 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (*cli.Open
 	if err != nil {
 		return nil, err
 	}
+	if procEnv != nil {
+		procEnv.withholdRegistrySecrets(cfg)
+	}
 	te, err := exchanging(cfg, env, &recording{Store: b.Store, dir: cfg.StoreDir, name: name, recorded: recorded == name})
 	if err != nil {
 		return nil, err
@@ -144,9 +147,6 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (*cli.Open
 func exchanging(cfg *config.Config, env *cli.Env, s helper.Store) (*tokenexchange.Store, error) {
 	regs := make(map[string]tokenexchange.Registry, len(cfg.Registries))
 	for u, r := range cfg.Registries {
-		if procEnv != nil && r.ClientSecretEnv != "" {
-			procEnv.withhold(r.ClientSecretEnv)
-		}
 		tr := tokenexchange.Registry{
 			Issuer:          r.Issuer,
 			TokenURL:        r.TokenURL,
@@ -176,22 +176,34 @@ const (
 	envActionsRequestToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 )
 
+// withholdRegistrySecrets withholds the secrets that the registries'
+// settings name in the environment (client secrets, subject tokens, the
+// Actions request token) from the helper's children, like every other
+// secret.
+func (p *processEnv) withholdRegistrySecrets(cfg *config.Config) {
+	for _, r := range cfg.Registries {
+		if r.ClientSecretEnv != "" {
+			p.withhold(r.ClientSecretEnv)
+		}
+		switch t := r.SubjectToken; {
+		case t == nil:
+		case t.Env != "":
+			p.withhold(t.Env)
+		case t.GitHubActions != nil:
+			p.withhold(envActionsRequestToken)
+		}
+	}
+}
+
 // subjectSource turns a workload registry's subjectToken setting into the
-// source the exchange reads. Tokens in the environment are withheld from
-// the helper's children like every other secret.
+// source the exchange reads.
 func subjectSource(t *config.SubjectToken, getenv func(string) string) tokenexchange.SubjectSource {
 	switch {
 	case t.File != "":
 		return tokenexchange.FileSubject{Path: t.File}
 	case t.Env != "":
-		if procEnv != nil {
-			procEnv.withhold(t.Env)
-		}
 		return tokenexchange.EnvSubject{Name: t.Env, Value: getenv(t.Env)}
 	case t.GitHubActions != nil:
-		if procEnv != nil {
-			procEnv.withhold(envActionsRequestToken)
-		}
 		return tokenexchange.GitHubActionsSubject{Audience: t.GitHubActions.Audience, RequestURL: getenv(envActionsRequestURL), RequestToken: getenv(envActionsRequestToken)}
 	}
 	return tokenexchange.ContextSubject{
@@ -262,7 +274,12 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 		if err != nil {
 			return nil, err
 		}
-		return &cli.Opened{Store: fs, Description: fs.Describe(), KeySource: fs.KeySource, HasPrefix: fs.HasPrefix}, nil
+		// The prefix query skips the token exchange's own entries, as its
+		// List does.
+		hasPrefix := func(ctx context.Context, prefix string) (bool, error) {
+			return fs.HasPrefix(ctx, prefix, tokenexchange.Reserved)
+		}
+		return &cli.Opened{Store: fs, Description: fs.Describe(), KeySource: fs.KeySource, HasPrefix: hasPrefix}, nil
 	case config.BackendKeychain:
 		kc, err := openKeychain(cfg, env)
 		if err != nil {

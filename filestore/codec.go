@@ -115,16 +115,6 @@ func cutNumber(b []byte) (int, []byte, bool) {
 	return n, b[i:], i > 0
 }
 
-// isCanonical reports whether plain claims the canonical layout in every
-// way that can be checked without reading the entries (see readLayout):
-// such a plaintext is read line by line, each line read checked, and is
-// parsed in full only when a line turns out not to be as the store writes
-// it.
-func isCanonical(plain []byte) bool {
-	_, err := newPlainText(bytes.NewReader(plain), int64(len(plain))).readLayout()
-	return err == nil
-}
-
 // parseDocument parses the whole plaintext, in any layout.
 func parseDocument(plain []byte) (*document, error) {
 	var doc document
@@ -144,16 +134,6 @@ type errSchema int
 
 func (e errSchema) Error() string {
 	return fmt.Sprintf("schema version %d is not supported (want %d)", int(e), SchemaVersion)
-}
-
-// lookupEntry finds one entry in a whole plaintext (see lookup).
-func lookupEntry(plain []byte, key string) (entry, bool, error) {
-	return lookup(newPlainText(bytes.NewReader(plain), int64(len(plain))), key)
-}
-
-// listEntries lists a whole plaintext (see list).
-func listEntries(plain []byte) (map[string]string, error) {
-	return list(newPlainText(bytes.NewReader(plain), int64(len(plain))))
 }
 
 // lookup finds one entry, reading a few lines of a canonical plaintext and
@@ -181,26 +161,34 @@ func lookup(p *plainText, key string) (entry, bool, error) {
 	return e, ok, nil
 }
 
-// hasPrefix reports whether a key starts with prefix: the first line at or
-// after prefix in key order says, in a canonical plaintext; any other is
-// parsed in full.
-func hasPrefix(p *plainText, prefix string) (bool, error) {
+// hasPrefix reports whether a key that skip does not reject starts with
+// prefix. In a canonical plaintext the keys under a prefix are adjacent:
+// the lines from the first at or after prefix in key order say; any other
+// plaintext is parsed in full.
+func hasPrefix(p *plainText, prefix string, skip func(key string) bool) (bool, error) {
 	l, err := p.readLayout()
 	if err == nil {
 		var f found
 		if f, err = p.search(l, prefix); err == nil {
-			if f.ok || f.at >= l.end {
-				return f.ok, nil
+			for off := f.at; off < l.end; {
+				line, next, err := p.lineAt(off, l.end)
+				if err != nil {
+					return false, err
+				}
+				lf, ok := scanLine(line)
+				if !ok {
+					return false, errNotCanonical
+				}
+				k := lf.keyBytes(line)
+				if !bytes.HasPrefix(k, []byte(prefix)) {
+					return false, nil
+				}
+				if skip == nil || !skip(string(k)) {
+					return true, nil
+				}
+				off = next
 			}
-			var line []byte
-			if line, _, err = p.lineAt(f.at, l.end); err != nil {
-				return false, err
-			}
-			lf, ok := scanLine(line)
-			if !ok {
-				return false, errNotCanonical
-			}
-			return bytes.HasPrefix(lf.keyBytes(line), []byte(prefix)), nil
+			return false, nil
 		}
 	}
 	if err != errNotCanonical {
@@ -215,7 +203,7 @@ func hasPrefix(p *plainText, prefix string) (bool, error) {
 		return false, err
 	}
 	for k := range doc.Entries {
-		if strings.HasPrefix(k, prefix) {
+		if strings.HasPrefix(k, prefix) && (skip == nil || !skip(k)) {
 			return true, nil
 		}
 	}

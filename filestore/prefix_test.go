@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,7 +32,7 @@ func TestHasPrefix(t *testing.T) {
 	check := func(t *testing.T, s *Store) {
 		t.Helper()
 		for _, c := range cases {
-			got, err := s.HasPrefix(ctx, c.prefix)
+			got, err := s.HasPrefix(ctx, c.prefix, nil)
 			if err != nil || got != c.want {
 				t.Errorf("HasPrefix(%q) = %v, %v; want %v", c.prefix, got, err, c.want)
 			}
@@ -58,8 +59,25 @@ func TestHasPrefix(t *testing.T) {
 			mustPut(t, s, fmt.Sprintf("reg.exampld/n%03d", i), "user", secret)
 		}
 		check(t, s)
-		if ok, err := s.HasPrefix(ctx, "reg.examplf/n399"); err != nil || !ok {
+		if ok, err := s.HasPrefix(ctx, "reg.examplf/n399", nil); err != nil || !ok {
 			t.Errorf("HasPrefix of the last entry = %v, %v", ok, err)
+		}
+	})
+	t.Run("skipped keys", func(t *testing.T) {
+		// The token exchange's own entries (host/@…) sort among a host's
+		// repository-scoped ones; skip passes over them, however many.
+		s := newStore(t, Options{Dir: t.TempDir()})
+		for _, u := range []string{"reg.example", "reg.example/@access-token", "reg.example/@b", "other.example/@access-token", "other.example/ns"} {
+			mustPut(t, s, u, "user", "secret")
+		}
+		reserved := func(k string) bool { return strings.Contains(k, "/@") }
+		for prefix, want := range map[string]bool{"reg.example/": false, "other.example/": true} {
+			if got, err := s.HasPrefix(ctx, prefix, reserved); err != nil || got != want {
+				t.Errorf("HasPrefix(%q) skipping reserved keys = %v, %v; want %v", prefix, got, err, want)
+			}
+		}
+		if got, err := s.HasPrefix(ctx, "reg.example/", nil); err != nil || !got {
+			t.Errorf("HasPrefix(reg.example/) skipping nothing = %v, %v; want true", got, err)
 		}
 	})
 	t.Run("other layout", func(t *testing.T) {
@@ -71,7 +89,7 @@ func TestHasPrefix(t *testing.T) {
 	})
 	t.Run("no store", func(t *testing.T) {
 		s := newStore(t, Options{Dir: t.TempDir()})
-		if ok, err := s.HasPrefix(ctx, "reg.example/"); err != nil || ok {
+		if ok, err := s.HasPrefix(ctx, "reg.example/", nil); err != nil || ok {
 			t.Errorf("HasPrefix on no store = %v, %v", ok, err)
 		}
 	})
@@ -100,7 +118,7 @@ func TestReadsSeeEveryWrite(t *testing.T) {
 	if err := writer.Delete(context.Background(), mustKey(t, "reg.example")); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := reader.HasPrefix(context.Background(), "reg.example"); err != nil || ok {
+	if ok, err := reader.HasPrefix(context.Background(), "reg.example", nil); err != nil || ok {
 		t.Errorf("after another Store's erase: HasPrefix = %v, %v", ok, err)
 	}
 }

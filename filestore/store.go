@@ -223,16 +223,17 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 }
 
 // HasPrefix reports whether the store holds an entry whose key starts
-// with prefix (kubelet-provider asks whether a registry has
-// repository-scoped entries, host + "/"). Like Get it reads a few lines
-// found by binary search: the keys under a prefix are adjacent.
-func (s *Store) HasPrefix(ctx context.Context, prefix string) (bool, error) {
+// with prefix and that skip (nil: none) does not reject: kubelet-provider
+// asks whether a registry has repository-scoped entries (host + "/"),
+// skipping the token exchange's own. Like Get it reads a few lines found
+// by binary search: the keys under a prefix are adjacent.
+func (s *Store) HasPrefix(ctx context.Context, prefix string, skip func(key string) bool) (bool, error) {
 	p, closeFile, err := s.openPlain()
 	if err != nil || p == nil {
 		return false, err
 	}
 	defer closeFile()
-	ok, err := hasPrefix(p, prefix)
+	ok, err := hasPrefix(p, prefix, skip)
 	if err != nil {
 		return false, s.readError(err)
 	}

@@ -28,6 +28,10 @@ const (
 	ActionVersion = credentials.ActionVersion
 )
 
+// ProgramName is the program's name, as clients call it and as its
+// messages begin.
+const ProgramName = "docker-credential-notation"
+
 // IsAction reports whether name is one of the protocol's actions.
 func IsAction(name string) bool {
 	switch name {
@@ -93,10 +97,10 @@ func readServerURL(in io.Reader) (string, Key, error) {
 	return raw, k, err
 }
 
-// DecodeCredentials parses the payload of store: one JSON object with the
+// decodeCredentials parses the payload of store: one JSON object with the
 // fields ServerURL, Username and Secret (names matched case-insensitively,
 // other fields ignored), and checks it as the reference implementation does.
-func DecodeCredentials(b []byte) (Credentials, Key, error) {
+func decodeCredentials(b []byte) (Credentials, Key, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return Credentials{}, Key{}, errors.New("invalid input: stdin is empty, expected a JSON object with ServerURL, Username and Secret")
 	}
@@ -150,7 +154,7 @@ func storeAction(ctx context.Context, s Store, in io.Reader) error {
 	if err != nil {
 		return err
 	}
-	c, k, err := DecodeCredentials(b)
+	c, k, err := decodeCredentials(b)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ type traced struct {
 var _ Store = (*traced)(nil)
 
 func (t *traced) logf(start time.Time, format string, args ...any) {
-	line := fmt.Sprintf("docker-credential-notation: debug: "+format+" (%s)\n", append(args, time.Since(start).Round(time.Microsecond))...)
+	line := fmt.Sprintf(ProgramName+": debug: "+format+" (%s)\n", append(args, time.Since(start).Round(time.Microsecond))...)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, _ = io.WriteString(t.w, line)

@@ -20,6 +20,11 @@ import (
 // and List never shows one.
 const reservedMarker = "/@"
 
+// Reserved reports whether key (a [helper.Key] string) is one the helper
+// keeps for itself, such as a cached access token: not a credential any
+// client stored.
+func Reserved(key string) bool { return strings.Contains(key, reservedMarker) }
+
 // cacheSuffix derives the key of a registry's cached access token from the
 // registry's key: "registry.example.com" keeps its cache under
 // "registry.example.com/@access-token".

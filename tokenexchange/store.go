@@ -38,7 +38,7 @@ var DefaultScopes = []string{"openid", "offline_access"}
 const LockFileName = "tokenexchange.lock"
 
 // program names the command in hints.
-const program = "docker-credential-notation"
+const program = helper.ProgramName
 
 // Registry is one registry's exchange settings.
 type Registry struct {
@@ -631,7 +631,7 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 		return m, err
 	}
 	for u, user := range m {
-		if strings.Contains(u, reservedMarker) {
+		if Reserved(u) {
 			delete(m, u)
 			continue
 		}

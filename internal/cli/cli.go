@@ -25,7 +25,7 @@ import (
 )
 
 // Name is the program's name, as clients call it.
-const Name = "docker-credential-notation"
+const Name = helper.ProgramName
 
 // Env is what a run sees of its process.
 type Env struct {

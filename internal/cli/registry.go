@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,12 +27,6 @@ const (
 	// Loopback hosts always may, and so may registries with "insecure":
 	// true in the config file's "registries".
 	EnvInsecureRegistries = config.EnvPrefix + "INSECURE_REGISTRIES"
-	// EnvHTTPTimeout bounds each request of token and check (a Go duration
-	// such as 5s); the default is registryauth.DefaultTimeout.
-	EnvHTTPTimeout = config.EnvPrefix + "HTTP_TIMEOUT"
-	// EnvCertsDirs replaces the certs.d roots read for CA and client
-	// certificates (a list separated like PATH); by default docker's.
-	EnvCertsDirs = config.EnvPrefix + "CERTS_DIRS"
 )
 
 // registryFlags are the options of token and check. They are declared for
@@ -41,7 +34,7 @@ const (
 func registryFlags(withScope bool) []ucli.Flag {
 	fs := []ucli.Flag{
 		&ucli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to this registry (never disables certificate checks; loopback hosts are always allowed; also " + EnvInsecureRegistries + ")"},
-		&ucli.DurationFlag{Name: "timeout", Usage: "bound each request (also " + EnvHTTPTimeout + ")", Value: registryauth.DefaultTimeout},
+		&ucli.DurationFlag{Name: "timeout", Usage: "bound each request (also " + config.EnvHTTPTimeout + ")", Value: registryauth.DefaultTimeout},
 	}
 	if withScope {
 		fs = append(fs, &ucli.StringSliceFlag{Name: "scope", Usage: "a scope to request, such as repository:NAME:pull or repository:NAME:pull,push; repeatable"})
@@ -187,26 +180,17 @@ func openRegistry(ctx context.Context, env *Env, a registryArgs) (*registrySessi
 		UserAgent: Name + "/" + env.Version,
 	}
 	if !a.timeoutSet {
-		if v := env.Getenv(EnvHTTPTimeout); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return nil, fmt.Errorf("invalid %s %q: want a positive duration such as 5s", EnvHTTPTimeout, v)
-			}
+		d, err := config.HTTPTimeout(env.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		if d > 0 {
 			opts.Timeout = d
 		}
 	}
 	opts.Insecure = insecureHosts(env.Getenv, cfg, ep, a.insecure)
-	if v := env.Getenv(EnvCertsDirs); v != "" {
-		opts.CertsDirs = []string{}
-		for _, d := range filepath.SplitList(v) {
-			if d == "" {
-				continue
-			}
-			if !filepath.IsAbs(d) {
-				return nil, fmt.Errorf("invalid %s: %q must be an absolute path", EnvCertsDirs, d)
-			}
-			opts.CertsDirs = append(opts.CertsDirs, d)
-		}
+	if opts.CertsDirs, err = config.CertsDirs(env.Getenv); err != nil {
+		return nil, err
 	}
 	if cfg.Debug {
 		opts.Logf = func(format string, args ...any) {
@@ -274,7 +258,7 @@ func (s *registrySession) explain(err error) error {
 	case errors.Is(err, registryauth.ErrInsecure):
 		return helper.WithHint(err, fmt.Sprintf("use HTTPS, or allow plain HTTP with --insecure or %s=%s", EnvInsecureRegistries, s.endpoint.Host))
 	case errors.Is(err, context.DeadlineExceeded):
-		return helper.WithHint(err, fmt.Sprintf("check that %s is reachable, or raise the timeout with --timeout or %s", host, EnvHTTPTimeout))
+		return helper.WithHint(err, fmt.Sprintf("check that %s is reachable, or raise the timeout with --timeout or %s", host, config.EnvHTTPTimeout))
 	}
 	return err
 }

@@ -81,7 +81,7 @@ func runWith(t *testing.T, store helper.Store, vars map[string]string, args ...s
 		config.EnvStoreDir: filepath.Join(dir, "store"),
 		"HOME":             dir,
 		"XDG_CONFIG_HOME":  filepath.Join(dir, "config"),
-		EnvCertsDirs:       filepath.Join(dir, "certs.d"),
+		config.EnvCertsDirs:       filepath.Join(dir, "certs.d"),
 	}
 	for k, v := range vars {
 		all[k] = v
@@ -197,8 +197,8 @@ func TestRegistryCommandErrors(t *testing.T) {
 		{name: "bad scope", args: []string{"token", "a", "--scope", "a b"}, want: `invalid scope "a b"`},
 		{name: "json on token", args: []string{"token", "a", "--json"}, want: "flag provided but not defined: -json"},
 		{name: "repository path", args: []string{"check", "registry.example.com/ns/repo"}, want: "without a repository path"},
-		{name: "bad timeout variable", vars: map[string]string{EnvHTTPTimeout: "-1s"}, args: []string{"check", "registry.example.com"}, want: "invalid " + EnvHTTPTimeout},
-		{name: "relative certs.d", vars: map[string]string{EnvCertsDirs: "certs.d"}, args: []string{"check", "registry.example.com"}, want: "must be an absolute path"},
+		{name: "bad timeout variable", vars: map[string]string{config.EnvHTTPTimeout: "-1s"}, args: []string{"check", "registry.example.com"}, want: "invalid " + config.EnvHTTPTimeout},
+		{name: "relative certs.d", vars: map[string]string{config.EnvCertsDirs: "certs.d"}, args: []string{"check", "registry.example.com"}, want: "must be an absolute path"},
 		{name: "no credential for token", args: []string{"token", "registry.example.com"}, want: "no credential is stored for registry.example.com"},
 	}
 	for _, tt := range tests {

@@ -36,14 +36,14 @@ type Registry struct {
 	// Scopes are requested at login; empty means "openid offline_access"
 	// with an issuer and none without.
 	Scopes []string `json:"scopes,omitempty"`
-	// Username is returned with the access token; empty means
-	// "oauth2accesstoken".
+	// Username is returned with the access token; empty means the token
+	// exchange's default (tokenexchange.DefaultUsername).
 	Username string `json:"username,omitempty"`
 	// Insecure allows plain HTTP to a provider that is not on a loopback
 	// address (certificates are always checked).
 	Insecure bool `json:"insecure,omitempty"`
 	// Timeout bounds each request to the provider, as a Go duration ("5s");
-	// empty means 5 seconds.
+	// empty means the token exchange's default (tokenexchange.DefaultTimeout).
 	Timeout string `json:"timeout,omitempty"`
 
 	// SubjectToken makes the registry a workload registry: get exchanges
@@ -381,4 +381,48 @@ func (c *Config) RegistryEntry(key string, exactKey func(string) (string, bool))
 		}
 	}
 	return "", false
+}
+
+// Settings of token and check, read from the environment when they run
+// (an invalid value fails them, not every get).
+const (
+	// EnvHTTPTimeout bounds each request of token and check (a Go duration
+	// such as 5s); unset means the registry client's default.
+	EnvHTTPTimeout = EnvPrefix + "HTTP_TIMEOUT"
+	// EnvCertsDirs replaces the certs.d roots read for CA and client
+	// certificates (a list separated like PATH); unset means docker's.
+	EnvCertsDirs = EnvPrefix + "CERTS_DIRS"
+)
+
+// HTTPTimeout returns EnvHTTPTimeout; 0 when it is unset.
+func HTTPTimeout(getenv func(string) string) (time.Duration, error) {
+	v := getenv(EnvHTTPTimeout)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid %s %q: want a positive duration such as 5s", EnvHTTPTimeout, v)
+	}
+	return d, nil
+}
+
+// CertsDirs returns the absolute directories of EnvCertsDirs; nil when it
+// is unset (then the defaults apply), empty when it names none.
+func CertsDirs(getenv func(string) string) ([]string, error) {
+	v := getenv(EnvCertsDirs)
+	if v == "" {
+		return nil, nil
+	}
+	dirs := []string{}
+	for _, d := range filepath.SplitList(v) {
+		if d == "" {
+			continue
+		}
+		if !filepath.IsAbs(d) {
+			return nil, fmt.Errorf("invalid %s: %q must be an absolute path", EnvCertsDirs, d)
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, nil
 }

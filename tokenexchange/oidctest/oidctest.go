@@ -90,9 +90,6 @@ type Provider struct {
 
 	mu       sync.Mutex
 	requests []Request
-	// hook, when set, runs before the provider handles a request; returning
-	// true means the hook answered it.
-	hook func(w http.ResponseWriter, r *http.Request) bool
 	down atomic.Bool
 }
 
@@ -161,11 +158,7 @@ func (p *Provider) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	p.requests = append(p.requests, rec)
-	hook := p.hook
 	p.mu.Unlock()
-	if hook != nil && hook(w, r) {
-		return
-	}
 	if r.Method == http.MethodPost && r.URL.Path == "/device_authorization" {
 		p.serveDeviceAuthorization(w, r)
 		return
@@ -192,14 +185,6 @@ func (p *Provider) serveDeviceAuthorization(w http.ResponseWriter, r *http.Reque
 	w.Header().Del("Content-Length")
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
-}
-
-// SetHook installs a function that sees every request first and may
-// answer it (return true); nil removes it.
-func (p *Provider) SetHook(h func(w http.ResponseWriter, r *http.Request) bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.hook = h
 }
 
 // SetDown makes every request fail with 503 (true) or be served again.

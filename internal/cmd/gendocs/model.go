@@ -182,7 +182,7 @@ var environment = []envVar{
 	{config.EnvIdentityFile, "", "the path of an age identity file (an absolute path)"},
 	{config.EnvPassphrase, "", "a passphrase that encrypts the store (age scrypt); read from the environment only"},
 	{config.EnvDebug, "0", "1 writes a trace of each call to stderr, secrets redacted"},
-	{cli.EnvHTTPTimeout, registryauth.DefaultTimeout.String(), "the bound on each request of token, check and doctor --registry"},
+	{config.EnvHTTPTimeout, registryauth.DefaultTimeout.String(), "the bound on each request of token, check and doctor --registry"},
 	{cli.EnvInsecureRegistries, "", "hosts (host[:port], comma-separated) that may be reached over plain HTTP"},
-	{cli.EnvCertsDirs, "", "certs.d directories to read instead of docker's (a path list)"},
+	{config.EnvCertsDirs, "", "certs.d directories to read instead of docker's (a path list)"},
 }

@@ -1,0 +1,4 @@
+package helper
+
+// DecodeCredentials is decodeCredentials, for the fuzz test.
+var DecodeCredentials = decodeCredentials
