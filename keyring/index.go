@@ -2,11 +2,14 @@ package keyring
 
 import (
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -44,8 +47,17 @@ const (
 	maxNameKey = 128
 )
 
-// indexVersion is the version of the index and journal formats.
-const indexVersion = 1
+// formatVersion is the version of the root's header line and of the
+// journal. A root of a higher version was written by a newer
+// docker-credential-notation.
+const formatVersion = 1
+
+// deflateAbove is the size above which the index document is stored
+// compressed (raw DEFLATE, then base64): the index of 1,000 entries shrinks
+// about eight times, which saves macOS and Windows most of its parts and
+// the Secret Service most of the bytes that godbus decodes at about 0.2 µs
+// a byte.
+const deflateAbove = 2048
 
 // nameKey returns key as it appears in item names: the key itself, or for a
 // key longer than maxNameKey bytes its start, "…" and a hash of the whole,
@@ -73,15 +85,60 @@ func entryUser(name string, gen uint64, i, n int) string {
 	return u
 }
 
+// entryUsers names the items of a secret of parts parts.
+func entryUsers(name string, gen uint64, parts int) []string {
+	us := make([]string, parts)
+	for i := range parts {
+		us[i] = entryUser(name, gen, i+1, parts)
+	}
+	return us
+}
+
+// parseEntryUser parses an entry item's name, entryUser(name, gen, i, n).
+func parseEntryUser(user string) (name string, gen uint64, i, n int, ok bool) {
+	at := strings.LastIndex(user, " #")
+	if at < 0 {
+		return "", 0, 0, 0, false
+	}
+	name, rest := user[:at], user[at+2:]
+	i, n = 1, 1
+	if g, part, found := strings.Cut(rest, " part "); found {
+		rest = g
+		si, sn, ok := strings.Cut(part, "/")
+		if !ok {
+			return "", 0, 0, 0, false
+		}
+		var err1, err2 error
+		i, err1 = strconv.Atoi(si)
+		n, err2 = strconv.Atoi(sn)
+		if err1 != nil || err2 != nil || n < 2 || n > maxParts || i < 1 || i > n {
+			return "", 0, 0, 0, false
+		}
+	}
+	gen, err := strconv.ParseUint(rest, 10, 64)
+	if err != nil || gen < 1 {
+		return "", 0, 0, 0, false
+	}
+	return name, gen, i, n, true
+}
+
 // indexPartUser names part i (2 or more; part 1 is the root) of n of the
 // index of generation gen: "(index) part 2/3 #7".
 func indexPartUser(gen uint64, i, n int) string {
 	return indexUser + " part " + strconv.Itoa(i) + "/" + strconv.Itoa(n) + " #" + strconv.FormatUint(gen, 10)
 }
 
+// indexPartUsers names the parts of an index of n parts other than the root.
+func indexPartUsers(gen uint64, n int) []string {
+	var us []string
+	for i := 2; i <= n; i++ {
+		us = append(us, indexPartUser(gen, i, n))
+	}
+	return us
+}
+
 // index is what the index items hold: every entry's server URL, username
-// and where its secret is. The root item holds a header line and the start
-// of the JSON document; the other parts hold the rest, in order.
+// and where its secret is.
 type index struct {
 	// Gen is the generation of the write that committed this index; 0 for
 	// an empty keychain. Each write commits Gen+1.
@@ -99,14 +156,13 @@ type entry struct {
 	// Gen is the generation of the write that stored the secret: its items
 	// are named entryUser(nameKey(key), Gen, i, Parts).
 	Gen uint64
-	// Parts is how many items hold the secret; 0 for an empty secret.
+	// Parts is how many items hold the secret, at least 1.
 	Parts int
 }
 
-// entryJSON is an entry as the index stores it, compactly, since the index
-// is read whole by every Get and List and Secret Service clients decode it
-// slowly (godbus takes about 0.2 µs per byte): the server URL only when it
-// differs from the key, the parts only when not 1.
+// entryJSON is an entry as the index stores it, compactly, since List reads
+// the index whole: the server URL only when it differs from the key, the
+// parts only when not 1.
 type entryJSON struct {
 	ServerURL string `json:"serverURL,omitempty"`
 	Username  string `json:"username"`
@@ -114,15 +170,40 @@ type entryJSON struct {
 	Parts     *int   `json:"parts,omitempty"`
 }
 
-// rootHeader is the first line of the root item.
+// rootHeader is the first line of the root item: the index's generation
+// and shape, and what the write that committed it replaced, so that the
+// next write can remove it if this one could not.
 type rootHeader struct {
 	Version int    `json:"version"`
 	Gen     uint64 `json:"gen"`
 	Parts   int    `json:"parts"`
+	// Encoding is "deflate" when the document is compressed (raw DEFLATE,
+	// then base64), else empty.
+	Encoding string `json:"encoding,omitempty"`
+	// Last is nameKey of the key that the write stored or erased (empty
+	// for a PutMany batch), Erased whether it erased it.
+	Last   string `json:"last,omitempty"`
+	Erased bool   `json:"erased,omitempty"`
+	// OldGen and OldParts locate the secret that the write replaced (OldGen
+	// 0: none); OldIndexParts is how many items held the index it replaced.
+	OldGen        uint64 `json:"oldGen,omitempty"`
+	OldParts      int    `json:"oldParts,omitempty"`
+	OldIndexParts int    `json:"oldIndexParts,omitempty"`
 }
 
-func rootHeaderLine(gen uint64, parts int) string {
-	return `{"version":` + strconv.Itoa(indexVersion) + `,"gen":` + strconv.FormatUint(gen, 10) + `,"parts":` + strconv.Itoa(parts) + "}\n"
+func (h rootHeader) line() string {
+	b, _ := json.Marshal(h) // cannot fail: strings, integers and a bool
+	return string(b) + "\n"
+}
+
+// replaced names the items that the root's write replaced: garbage once the
+// root is committed.
+func (h rootHeader) replaced() []string {
+	var us []string
+	if h.OldGen > 0 {
+		us = entryUsers(h.Last, h.OldGen, h.OldParts)
+	}
+	return append(us, indexPartUsers(h.Gen-1, h.OldIndexParts)...)
 }
 
 // errDamaged describes keychain content that cannot be used.
@@ -147,12 +228,15 @@ func parseRootHeader(root string) (rootHeader, string, error) {
 		return rootHeader{}, "", damagedf("the index item %q has a malformed header: %v", indexUser, err)
 	}
 	switch {
-	case h.Version > indexVersion:
-		return rootHeader{}, "", errNewerVersion(h.Version)
-	case h.Version != indexVersion:
+	case h.Version > formatVersion:
+		return rootHeader{}, "", &errVersion{h.Version}
+	case h.Version != formatVersion:
 		return rootHeader{}, "", damagedf("the index item %q has unknown version %d", indexUser, h.Version)
 	case h.Gen < 1 || h.Parts < 1 || h.Parts > maxParts:
 		return rootHeader{}, "", damagedf("the index item %q has an invalid header (generation %d, %d parts)", indexUser, h.Gen, h.Parts)
+	case h.OldGen >= h.Gen || h.OldParts < 0 || h.OldParts > maxParts || h.OldIndexParts < 0 || h.OldIndexParts > maxParts ||
+		(h.OldGen > 0 || h.Erased) && h.Last == "":
+		return rootHeader{}, "", damagedf("the index item %q has an invalid header (what generation %d replaced)", indexUser, h.Gen)
 	}
 	return h, rest, nil
 }
@@ -160,13 +244,54 @@ func parseRootHeader(root string) (rootHeader, string, error) {
 type errVersion struct{ v int }
 
 func (e *errVersion) Error() string {
-	return fmt.Sprintf("the keychain index has version %d, newer than this program's %d", e.v, indexVersion)
+	return fmt.Sprintf("the keychain index has version %d, newer than this program's %d", e.v, formatVersion)
 }
 
-func errNewerVersion(v int) error { return &errVersion{v} }
+// encodeIndex returns the index document as the root and its parts hold
+// it, and its encoding.
+func encodeIndex(entries map[string]entry) (doc, encoding string, err error) {
+	doc, err = encodeIndexDoc(entries)
+	if err != nil || len(doc) <= deflateAbove {
+		return doc, "", err
+	}
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.DefaultCompression) // cannot fail: a valid level
+	if _, err := io.WriteString(w, doc); err != nil {
+		return "", "", err
+	}
+	if err := w.Close(); err != nil {
+		return "", "", err
+	}
+	return base64.StdEncoding.EncodeToString(b.Bytes()), "deflate", nil
+}
 
-// parseIndexDoc parses the reassembled document of an index whose header
-// said gen and parts.
+// decodeIndex parses the reassembled document of the index whose header
+// is h.
+func decodeIndex(h rootHeader, doc string) (*index, error) {
+	switch h.Encoding {
+	case "":
+	case "deflate":
+		z, err := base64.StdEncoding.DecodeString(doc)
+		if err != nil {
+			return nil, damagedf("the index (generation %d) is not valid base64: %v", h.Gen, err)
+		}
+		// Bounded: see maxIndexSize.
+		raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), maxIndexSize+1))
+		if err != nil {
+			return nil, damagedf("the index (generation %d) does not decompress: %v", h.Gen, err)
+		}
+		if len(raw) > maxIndexSize {
+			return nil, damagedf("the index is larger than %d MiB", maxIndexSize>>20)
+		}
+		doc = string(raw)
+	default:
+		return nil, damagedf("the index (generation %d) has unknown encoding %q", h.Gen, h.Encoding)
+	}
+	return parseIndexDoc(doc, h.Gen, h.Parts)
+}
+
+// parseIndexDoc parses the plain document of an index whose header said
+// gen and parts.
 func parseIndexDoc(doc string, gen uint64, parts int) (*index, error) {
 	d, ok := scanIndexDoc(doc)
 	if !ok {
@@ -183,7 +308,7 @@ func parseIndexDoc(doc string, gen uint64, parts int) (*index, error) {
 		if ej.Parts != nil {
 			e.Parts = *ej.Parts
 		}
-		if k == "" || e.Username == "" || e.Gen < 1 || e.Gen > gen || e.Parts < 0 || e.Parts > maxParts {
+		if k == "" || e.Username == "" || e.Gen < 1 || e.Gen > gen || e.Parts < 1 || e.Parts > maxParts {
 			return nil, damagedf("the index (generation %d) has an invalid entry for %q", gen, k)
 		}
 		entries[k] = e
@@ -191,9 +316,9 @@ func parseIndexDoc(doc string, gen uint64, parts int) (*index, error) {
 	return &index{Gen: gen, Parts: parts, Entries: entries}, nil
 }
 
-// encodeIndexDoc returns the index document: a JSON object from key to
-// entry, one entry per line, sorted by key, without HTML escaping, so that
-// a user reading the item sees plain URLs.
+// encodeIndexDoc returns the plain index document: a JSON object from key
+// to entry, one entry per line, sorted by key, without HTML escaping, so
+// that a user reading the item sees plain URLs.
 func encodeIndexDoc(entries map[string]entry) (string, error) {
 	keys := slices.Sorted(maps.Keys(entries))
 	var b bytes.Buffer
@@ -228,26 +353,19 @@ func encodeIndexDoc(entries map[string]entry) (string, error) {
 	return b.String(), nil
 }
 
-// journal records the last write. Written before any other item of the
-// write, it tells the next writer what to remove: if the root's generation
-// is Gen, the write committed and the old items are garbage; if it is lower,
-// the write never committed and its new items are garbage.
+// journal names the items that a write is about to create, on a keychain
+// that cannot search (macOS, Windows): written before them, it tells the
+// next writer what to remove should the write never commit. (The Secret
+// Service finds such items by their generation attribute instead.)
 type journal struct {
 	Version int    `json:"version"`
 	Gen     uint64 `json:"gen"`
-	// Name is nameKey of the key written or erased.
-	Name string `json:"name"`
-	// Parts is how many items the write stored for the key (0 for erase or
-	// an empty secret).
-	Parts int `json:"parts"`
+	// Name is nameKey of the key written, Parts the items of its secret (0
+	// for an erase).
+	Name  string `json:"name"`
+	Parts int    `json:"parts"`
 	// IndexParts is how many items hold the new index.
 	IndexParts int `json:"indexParts"`
-	// OldGen and OldParts locate the key's items before the write (OldGen
-	// 0: there were none).
-	OldGen   uint64 `json:"oldGen,omitempty"`
-	OldParts int    `json:"oldParts,omitempty"`
-	// OldIndexParts is how many items held the index of generation Gen-1.
-	OldIndexParts int `json:"oldIndexParts,omitempty"`
 }
 
 func (j *journal) encode() string {
@@ -260,36 +378,21 @@ func parseJournal(s string) (*journal, error) {
 	if err := json.Unmarshal([]byte(s), &j); err != nil {
 		return nil, damagedf("the journal item %q is not valid JSON: %v", journalUser, err)
 	}
-	if j.Version != indexVersion || j.Gen < 1 || j.Name == "" || j.Parts < 0 || j.Parts > maxParts ||
-		j.IndexParts < 1 || j.IndexParts > maxParts || j.OldParts < 0 || j.OldParts > maxParts ||
-		j.OldIndexParts < 0 || j.OldIndexParts > maxParts || j.OldGen >= j.Gen {
+	if j.Version != formatVersion || j.Gen < 1 || j.Name == "" || j.Parts < 0 || j.Parts > maxParts ||
+		j.IndexParts < 1 || j.IndexParts > maxParts {
 		return nil, damagedf("the journal item %q is invalid", journalUser)
 	}
 	return &j, nil
 }
 
-// garbage returns the items that the journal's write left behind, given the
-// generation of the index now in the keychain.
-func (j *journal) garbage(rootGen uint64) []string {
-	var items []string
-	switch {
-	case rootGen == j.Gen: // committed: the old secret and the old index's parts
-		for i := 1; i <= j.OldParts && j.OldGen > 0; i++ {
-			items = append(items, entryUser(j.Name, j.OldGen, i, j.OldParts))
-		}
-		for i := 2; i <= j.OldIndexParts; i++ {
-			items = append(items, indexPartUser(j.Gen-1, i, j.OldIndexParts))
-		}
-	case rootGen < j.Gen: // never committed: what it wrote
-		for i := 1; i <= j.Parts; i++ {
-			items = append(items, entryUser(j.Name, j.Gen, i, j.Parts))
-		}
-		for i := 2; i <= j.IndexParts; i++ {
-			items = append(items, indexPartUser(j.Gen, i, j.IndexParts))
-		}
+// uncommitted returns the items that the journal's write created if it
+// never committed (the index in the keychain is of generation rootGen),
+// else nothing: a committed write's leftovers are named by its root.
+func (j *journal) uncommitted(rootGen uint64) []string {
+	if rootGen >= j.Gen {
+		return nil
 	}
-	// rootGen > j.Gen: a later write already cleaned up; nothing to do.
-	return items
+	return append(entryUsers(j.Name, j.Gen, j.Parts), indexPartUsers(j.Gen, j.IndexParts)...)
 }
 
 // errTooLong is returned by split when an item name leaves no room for data.

@@ -10,7 +10,7 @@ import (
 // it (one entry per line, fields in its order, strings without escapes)
 // without encoding/json, which at 1,000 entries makes about 15,000
 // allocations; List pays for them in every process. Anything else (escapes,
-// another layout, a document another program wrote) returns ok false, and
+// other line breaks, a document another program wrote) returns ok false, and
 // parseIndexDoc uses encoding/json, whose result this one equals.
 func scanIndexDoc(doc string) (map[string]entryJSON, bool) {
 	body, ok := strings.CutPrefix(doc, "{")

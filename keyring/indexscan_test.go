@@ -20,7 +20,7 @@ func TestScanIndexDoc(t *testing.T) {
 	entries := map[string]entry{}
 	for i := range 300 {
 		u := fmt.Sprintf("registry-%04d.example.com", i)
-		e := entry{ServerURL: u, Username: fmt.Sprint("user", i), Gen: uint64(i + 1), Parts: i % 3}
+		e := entry{ServerURL: u, Username: fmt.Sprint("user", i), Gen: uint64(i + 1), Parts: i%3 + 1}
 		if i%5 == 0 {
 			e.ServerURL = "https://" + u + "/v1/"
 		}

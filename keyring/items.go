@@ -2,8 +2,6 @@ package keyring
 
 import (
 	"context"
-	"strconv"
-	"strings"
 )
 
 // Item is one keychain item as a keychain that searches by attributes (the
@@ -17,9 +15,11 @@ type Item struct {
 
 // itemKeyring is a Keyring that can also find items by their attributes and
 // read several secrets in one call, as the Secret Service can (go-keyring's
-// secret_service package): a Store on one keeps the layout of version 2 (see
-// layout2.go), where Get reads the entry's own items without the index.
-// Like Keyring's, its calls may block; the Store bounds them.
+// secret_service package). A Store on one keeps the same items, with
+// attributes as well, and uses them to save calls: Get finds an entry's
+// items by its key rather than reading the index, and a writer finds what
+// an interrupted write left behind by its generation rather than through a
+// journal. Like Keyring's, its calls may block; the Store bounds them.
 type itemKeyring interface {
 	Keyring
 	// Search returns, for each query, the items whose attributes include
@@ -36,8 +36,8 @@ type itemKeyring interface {
 	Remove(id string) error
 }
 
-// The attributes of the items of layout 2, besides go-keyring's "service"
-// and "username" (the item's name, as in layout 1).
+// The attributes of items on an itemKeyring, besides go-keyring's "service"
+// and "username" (the item's name).
 const (
 	attrService = "service"
 	attrUser    = "username"
@@ -45,21 +45,17 @@ const (
 	// finds them by it.
 	attrKey = "key"
 	// attrGen is the generation of the write that created the item, on
-	// entry items and index roots.
+	// every item but the journal (which an itemKeyring does not need).
 	attrGen = "gen"
 	// attrServer and attrAccount are the entry's server URL and username,
 	// on part 1 of its secret.
 	attrServer  = "server"
 	attrAccount = "account"
-	// attrLast is nameKey of the key that a root's write stored or erased;
-	// attrErased is "true" if it erased it; attrOld is "GEN PARTS" of the
-	// items that the write replaced, if any.
+	// attrLast and attrErased, on the root, repeat its header's Last and
+	// Erased, so that Get learns from a search whether the root's write
+	// erased the entry.
 	attrLast   = "last"
 	attrErased = "erased"
-	attrOld    = "old"
-	// attrLegacy, on a root, is the generation at or below which entries'
-	// items were written by layout 1 and carry no attrKey.
-	attrLegacy = "legacy"
 )
 
 // itemLabel is the label go-keyring gives an item, which a user browsing
@@ -72,7 +68,7 @@ func (c *caller) search(ctx context.Context, queries ...map[string]string) ([][]
 	var res [][]Item
 	err := c.call(ctx, func(kr Keyring, service string) error {
 		var err error
-		res, err = kr.(itemKeyring).Search(queries...)
+		res, err = c.items.Search(queries...)
 		return err
 	})
 	if err == nil && len(res) != len(queries) {
@@ -85,7 +81,7 @@ func (c *caller) secrets(ctx context.Context, ids []string) (map[string]string, 
 	var res map[string]string
 	err := c.call(ctx, func(kr Keyring, service string) error {
 		var err error
-		res, err = kr.(itemKeyring).Secrets(ids)
+		res, err = c.items.Secrets(ids)
 		return err
 	})
 	return res, err
@@ -93,38 +89,110 @@ func (c *caller) secrets(ctx context.Context, ids []string) (map[string]string, 
 
 func (c *caller) create(ctx context.Context, attrs map[string]string, secret string) error {
 	return c.call(ctx, func(kr Keyring, service string) error {
-		return kr.(itemKeyring).Create(itemLabel(service, attrs[attrUser]), attrs, secret)
+		return c.items.Create(itemLabel(service, attrs[attrUser]), attrs, secret)
 	})
 }
 
 func (c *caller) remove(ctx context.Context, id string) error {
-	return c.call(ctx, func(kr Keyring, service string) error { return kr.(itemKeyring).Remove(id) })
+	return c.call(ctx, func(kr Keyring, service string) error { return c.items.Remove(id) })
 }
 
-// parseEntryUser parses an entry item's name, entryUser(name, gen, i, n).
-func parseEntryUser(user string) (name string, gen uint64, i, n int, ok bool) {
-	at := strings.LastIndex(user, " #")
-	if at < 0 {
-		return "", 0, 0, 0, false
+func (c *caller) nameQuery(user string) map[string]string {
+	return map[string]string{attrService: c.service, attrUser: user}
+}
+
+// readNamed returns the secrets of the items named users, in order: one
+// call per item, or on an itemKeyring one search and one read. missing
+// names the first item that the keychain does not have, if any.
+func (c *caller) readNamed(ctx context.Context, users []string) (values []string, missing string, err error) {
+	if c.items == nil {
+		for _, u := range users {
+			v, err := c.get(ctx, u)
+			if isNotFound(err) {
+				return nil, u, nil
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			values = append(values, v)
+		}
+		return values, "", nil
 	}
-	name, rest := user[:at], user[at+2:]
-	i, n = 1, 1
-	if g, part, found := strings.Cut(rest, " part "); found {
-		rest = g
-		si, sn, ok := strings.Cut(part, "/")
+	if len(users) == 0 {
+		return nil, "", nil
+	}
+	queries := make([]map[string]string, len(users))
+	for i, u := range users {
+		queries[i] = c.nameQuery(u)
+	}
+	res, err := c.search(ctx, queries...)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, len(users))
+	for i, items := range res {
+		if len(items) == 0 {
+			return nil, users[i], nil
+		}
+		ids[i] = items[0].ID
+	}
+	secrets, err := c.secrets(ctx, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, id := range ids {
+		v, ok := secrets[id]
 		if !ok {
-			return "", 0, 0, 0, false
+			return nil, users[i], nil
 		}
-		var err1, err2 error
-		i, err1 = strconv.Atoi(si)
-		n, err2 = strconv.Atoi(sn)
-		if err1 != nil || err2 != nil || n < 2 || n > maxParts || i < 1 || i > n {
-			return "", 0, 0, 0, false
+		values = append(values, v)
+	}
+	return values, "", nil
+}
+
+// write stores secret as the item named user, replacing an item of that
+// name; on an itemKeyring, with attrs as well, replacing only an item with
+// the same attributes.
+func (c *caller) write(ctx context.Context, user string, attrs map[string]string, secret string) error {
+	if c.items == nil {
+		return c.set(ctx, user, secret)
+	}
+	all := c.nameQuery(user)
+	for k, v := range attrs {
+		all[k] = v
+	}
+	return c.create(ctx, all, secret)
+}
+
+// removeItems removes the items named users and, on an itemKeyring, the
+// items ids and those that the queries find; items already gone are fine.
+func (c *caller) removeItems(ctx context.Context, users, ids []string, queries ...map[string]string) error {
+	if c.items == nil {
+		for _, u := range users {
+			if err := c.del(ctx, u); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, u := range users {
+		queries = append(queries, c.nameQuery(u))
+	}
+	if len(queries) > 0 {
+		res, err := c.search(ctx, queries...)
+		if err != nil {
+			return err
+		}
+		for _, items := range res {
+			for _, it := range items {
+				ids = append(ids, it.ID)
+			}
 		}
 	}
-	gen, err := strconv.ParseUint(rest, 10, 64)
-	if err != nil || gen < 1 {
-		return "", 0, 0, 0, false
+	for _, id := range ids {
+		if err := c.remove(ctx, id); err != nil {
+			return err
+		}
 	}
-	return name, gen, i, n, true
+	return nil
 }

@@ -60,14 +60,14 @@ const backendHint = "or set DOCKER_CREDENTIAL_NOTATION_BACKEND=file to use the e
 // A writer waits for its abandoned calls before releasing the store lock, so
 // that a late write can never land after another process's.
 type caller struct {
-	kr      Keyring
+	kr Keyring
+	// items is kr, if it can search by attributes; else nil.
+	items   itemKeyring
 	service string
-	*callState
-}
+	// perCall, if positive, bounds each call on its own, within the
+	// context's deadline if it has one.
+	perCall time.Duration
 
-// callState tracks a caller's calls; callers made by legacyCaller share
-// their origin's, so that a writer waits for the calls of both.
-type callState struct {
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	abandoned bool
@@ -80,6 +80,11 @@ type errCallTimeout struct{ cause error }
 func (e *errCallTimeout) Error() string { return "no answer: " + e.cause.Error() }
 
 func (c *caller) call(ctx context.Context, fn func(Keyring, string) error) error {
+	if c.perCall > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.perCall)
+		defer cancel()
+	}
 	if err := ctx.Err(); err != nil {
 		return &errCallTimeout{context.Cause(ctx)}
 	}

@@ -167,7 +167,7 @@ func TestSecretServiceItems(t *testing.T) {
 		"Password for 'registry.example.com:5000 #2' on '" + service + "'": false,
 		"Password for '(index)' on '" + service + "'":                      false,
 	}
-	// Layout 2's attributes: Get finds an entry's items by "key".
+	// The attributes: Get finds an entry's items by "key".
 	wantAttrs := map[string]map[string]string{
 		"docker.io #1": {"service": service, "username": "docker.io #1", "key": "docker.io", "gen": "1",
 			"server": "https://index.docker.io/v1/", "account": helper.IdentityTokenUsername},
@@ -565,7 +565,7 @@ func TestSecretServiceItemCalls(t *testing.T) {
 }
 
 // BenchmarkSecretServiceCalls measures the D-Bus calls that Get makes, one
-// by one, against gnome-keyring holding 1000 entries of layout 2, to show
+// by one, against gnome-keyring holding 1000 entries, to show
 // where the time of a Get goes:
 //
 //	scripts/with-secret-service.sh go test -run '^$' -bench SecretServiceCalls -benchtime 20x ./keyring/
@@ -575,7 +575,7 @@ func BenchmarkSecretServiceCalls(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	seed2(b, s, 1000)
+	seed(b, s, 1000)
 	svc, coll, err := openCollection()
 	if err != nil {
 		b.Fatal(err)
@@ -608,7 +608,7 @@ func BenchmarkSecretServiceCalls(b *testing.B) {
 	})
 	b.Run("SearchItems/service+username", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := svc.SearchItems(coll, s.userQuery("registry-0000.example.com #1")); err != nil {
+			if _, err := svc.SearchItems(coll, map[string]string{attrService: s.service, attrUser: "registry-0000.example.com #1"}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +59,9 @@ type Options struct {
 
 // Store keeps credentials in the OS keychain. See the package documentation.
 type Store struct {
-	kr       Keyring
+	kr Keyring
+	// items is kr, if it can search by attributes (the Secret Service).
+	items    itemKeyring
 	service  string
 	lockPath string
 	timeout  time.Duration
@@ -90,6 +94,7 @@ func New(opts Options) (*Store, error) {
 	if s.kr == nil {
 		s.kr = systemKeyring{}
 	}
+	s.items, _ = s.kr.(itemKeyring)
 	if s.service == "" {
 		s.service = DefaultService
 	}
@@ -112,7 +117,7 @@ func (s *Store) Describe() string {
 func (s *Store) describeKeychain() string { return keychainName }
 
 func (s *Store) newCaller() *caller {
-	return &caller{kr: s.kr, service: s.service, callState: &callState{}}
+	return &caller{kr: s.kr, items: s.items, service: s.service}
 }
 
 // withTimeout applies the store's timeout to a context without a deadline.
@@ -124,7 +129,7 @@ func (s *Store) withTimeout(ctx context.Context) (context.Context, context.Cance
 }
 
 // capacity is the room for data in an item named user that also holds
-// overhead bytes of its own (the index root's header line).
+// overhead bytes of its own (the root's header line).
 func (s *Store) capacity(user string, overhead int) int {
 	c := itemCapacity(s.goos, s.service, user)
 	if c != noLimit {
@@ -154,7 +159,7 @@ func (s *Store) Probe(ctx context.Context) error {
 		}
 	}
 	var err error
-	if _, ok := s.kr.(itemKeyring); ok {
+	if s.items != nil {
 		// A search answers as well as a read, without the index's bytes.
 		_, err = s.newCaller().search(ctx, s.rootQuery())
 	} else {
@@ -166,27 +171,24 @@ func (s *Store) Probe(ctx context.Context) error {
 	return s.explain(ctx, "reach the "+s.describeKeychain(), err)
 }
 
-// Get implements helper.Store. It reads the index, then the entry's secret:
-// two keychain calls for an entry and an index of one item each.
+// Get implements helper.Store. On the Secret Service it finds the entry's
+// items by their key attribute, in one search and one read, without the
+// index (see getBySearch); elsewhere it reads the index, then the entry's
+// items by the names the index gives.
 func (s *Store) Get(ctx context.Context, key helper.Key) (helper.Credentials, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	if _, ok := s.kr.(itemKeyring); ok {
-		return s.get2(ctx, key)
+	if s.items != nil {
+		return s.getBySearch(ctx, key)
 	}
-	return s.getIndexed(ctx, s.newCaller(), key)
-}
-
-// getIndexed is Get by the index: it reads the index, then the entry's
-// items by the names the index gives.
-func (s *Store) getIndexed(ctx context.Context, c *caller, key helper.Key) (helper.Credentials, error) {
+	c := s.newCaller()
 	var missedGen uint64
-	for {
-		idx, err := s.readIndex(ctx, c)
+	for range maxRereads {
+		st, err := s.readState(ctx, c)
 		if err != nil {
 			return helper.Credentials{}, err
 		}
-		e, ok := idx.Entries[key.String()]
+		e, ok := st.idx.Entries[key.String()]
 		if !ok {
 			return helper.Credentials{}, fmt.Errorf("%s: %w", key, helper.ErrNotFound)
 		}
@@ -201,83 +203,114 @@ func (s *Store) getIndexed(ctx context.Context, c *caller, key helper.Key) (help
 		// the entry (and removed its old items) since the index was read:
 		// read it again. If it still names the same items, they are lost.
 		if missedGen == e.Gen {
-			return helper.Credentials{}, helper.WithHint(
-				fmt.Errorf("failed to get credentials for %s: %w: the %s item %q that holds its secret is missing (removed outside docker-credential-notation?)",
-					key, ErrDamaged, s.describeKeychain(), missing),
-				fmt.Sprintf("erase the entry (docker logout %s) and log in again", e.ServerURL))
+			return helper.Credentials{}, s.missingItem(key, e.ServerURL, missing)
 		}
 		missedGen = e.Gen
 	}
+	return helper.Credentials{}, s.tooManyRereads("get credentials for " + key.String())
+}
+
+// missingItem reports an entry whose item was removed by someone else;
+// serverURL is what to log out of.
+func (s *Store) missingItem(key helper.Key, serverURL, user string) error {
+	return helper.WithHint(
+		fmt.Errorf("failed to get credentials for %s: %w: the %s item %q that holds its secret is missing (removed outside docker-credential-notation?)",
+			key, ErrDamaged, s.describeKeychain(), user),
+		fmt.Sprintf("erase the entry (docker logout %s) and log in again", serverURL))
+}
+
+// tooManyRereads reports a reader that writers kept overtaking.
+func (s *Store) tooManyRereads(doing string) error {
+	return helper.WithHint(fmt.Errorf("failed to %s: other processes replaced it %d times while it was read", doing, maxRereads),
+		"retry; if it persists, look for a process that stores credentials in a loop")
 }
 
 // readSecret reads the items of e's secret. missing names the first item
 // that the keychain does not have, if any.
 func (s *Store) readSecret(ctx context.Context, c *caller, key helper.Key, e entry) (secret, missing string, err error) {
-	name := nameKey(key.String())
-	var b strings.Builder
-	for i := 1; i <= e.Parts; i++ {
-		user := entryUser(name, e.Gen, i, e.Parts)
-		p, err := c.get(ctx, user)
-		if isNotFound(err) {
-			return "", user, nil
-		}
-		if err != nil {
-			return "", "", s.explain(ctx, "get credentials for "+key.String(), err)
-		}
-		// Bounded: a secret is at most helper.MaxPayload bytes.
-		if b.Len()+len(p) > helper.MaxPayload {
-			return "", "", helper.WithHint(
-				fmt.Errorf("failed to get credentials for %s: %w: its secret is larger than %d bytes", key, ErrDamaged, helper.MaxPayload),
-				fmt.Sprintf("erase the entry (docker logout %s) and log in again", e.ServerURL))
-		}
-		b.WriteString(p)
+	parts, missing, err := c.readNamed(ctx, entryUsers(nameKey(key.String()), e.Gen, e.Parts))
+	if err != nil {
+		return "", "", s.explain(ctx, "get credentials for "+key.String(), err)
 	}
-	return b.String(), "", nil
+	if missing != "" {
+		return "", missing, nil
+	}
+	secret, err = joinBounded(parts, helper.MaxPayload)
+	if err != nil {
+		return "", "", helper.WithHint(
+			fmt.Errorf("failed to get credentials for %s: %w: its secret is larger than %d bytes", key, ErrDamaged, helper.MaxPayload),
+			fmt.Sprintf("erase the entry (docker logout %s) and log in again", key))
+	}
+	return secret, "", nil
 }
 
-// List implements helper.Store. It reads the index only: one keychain call
-// when the index fits in one item (always on Linux).
+// joinBounded joins parts unless they hold more than limit bytes, which
+// only items written by another program can.
+func joinBounded(parts []string, limit int) (string, error) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > limit {
+		return "", fmt.Errorf("%d bytes", n)
+	}
+	return strings.Join(parts, ""), nil
+}
+
+// List implements helper.Store. It reads the index: one search and one
+// read on the Secret Service, one read per item of the index elsewhere
+// (one for up to about 200 entries).
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	var idx *index
-	var err error
-	if _, ok := s.kr.(itemKeyring); ok {
-		idx, err = s.readIndex2(ctx, s.newCaller())
-	} else {
-		idx, err = s.readIndex(ctx, s.newCaller())
-	}
+	st, err := s.readState(ctx, s.newCaller())
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[string]string, len(idx.Entries))
-	for _, e := range idx.Entries {
+	m := make(map[string]string, len(st.idx.Entries))
+	for _, e := range st.idx.Entries {
 		m[e.ServerURL] = e.Username
 	}
 	return m, nil
 }
 
-// readIndex reads the index: the root, then its other parts. A part that is
-// missing may have been removed by a writer that committed a new index
-// since the root was read, so the root is read again; only a part missing
-// from an unchanged root means damage. A keychain without a root is empty.
-func (s *Store) readIndex(ctx context.Context, c *caller) (*index, error) {
+// state is what a reader of the index finds.
+type state struct {
+	// header is the root's header; its Gen is 0 for an empty keychain.
+	header rootHeader
+	idx    *index
+	// On the Secret Service: rootID is the root's item, stale the other
+	// roots, which a writer removes.
+	rootID string
+	stale  []string
+}
+
+// errRootGone means that the root went away while it was read: a writer
+// committed another.
+var errRootGone = errors.New("the index root was replaced while it was read")
+
+// readState reads the root and the index's other parts. A part missing
+// because a writer committed a new index since the root was read means
+// reading again; only a part missing from an unchanged root means damage.
+// A keychain without a root is empty.
+func (s *Store) readState(ctx context.Context, c *caller) (*state, error) {
+	doing := "read the index of the " + s.describeKeychain()
 	var missedGen uint64
-	for {
-		root, err := c.get(ctx, indexUser)
-		if isNotFound(err) {
-			return &index{Entries: map[string]entry{}}, nil
+	for range maxRereads {
+		st, first, err := s.readRoot(ctx, c)
+		if errors.Is(err, errRootGone) {
+			continue
 		}
-		if err != nil {
-			return nil, s.explain(ctx, "read the index of the "+s.describeKeychain(), err)
-		}
-		h, first, err := parseRootHeader(root)
-		if err != nil {
-			return nil, s.indexError(err)
-		}
-		doc, missing, err := s.readIndexParts(ctx, c, h, first)
 		if err != nil {
 			return nil, err
+		}
+		if st.idx != nil {
+			return st, nil // empty
+		}
+		h := st.header
+		rest, missing, err := c.readNamed(ctx, indexPartUsers(h.Gen, h.Parts))
+		if err != nil {
+			return nil, s.explain(ctx, doing, err)
 		}
 		if missing != "" {
 			if missedGen == h.Gen {
@@ -286,36 +319,67 @@ func (s *Store) readIndex(ctx context.Context, c *caller) (*index, error) {
 			missedGen = h.Gen
 			continue
 		}
-		idx, err := parseIndexDoc(doc, h.Gen, h.Parts)
+		// Bounded: see maxIndexSize.
+		doc, err := joinBounded(append([]string{first}, rest...), maxIndexSize)
 		if err != nil {
+			return nil, s.indexError(damagedf("it is larger than %d MiB", maxIndexSize>>20))
+		}
+		if st.idx, err = decodeIndex(h, doc); err != nil {
 			return nil, s.indexError(err)
 		}
-		return idx, nil
+		return st, nil
 	}
+	return nil, s.tooManyRereads(doing)
 }
 
-func (s *Store) readIndexParts(ctx context.Context, c *caller, h rootHeader, first string) (doc, missing string, err error) {
-	if h.Parts == 1 {
-		return first, "", nil
-	}
-	var b strings.Builder
-	b.WriteString(first)
-	for i := 2; i <= h.Parts; i++ {
-		user := indexPartUser(h.Gen, i, h.Parts)
-		p, err := c.get(ctx, user)
+// readRoot reads the root: its header, and its part of the document. For
+// an empty keychain it returns a state with an empty index.
+func (s *Store) readRoot(ctx context.Context, c *caller) (*state, string, error) {
+	doing := "read the index of the " + s.describeKeychain()
+	empty := &state{idx: &index{Entries: map[string]entry{}}}
+	var st state
+	var secret string
+	var attrs *rootAttrs
+	if c.items == nil {
+		v, err := c.get(ctx, indexUser)
 		if isNotFound(err) {
-			return "", user, nil
+			return empty, "", nil
 		}
 		if err != nil {
-			return "", "", s.explain(ctx, "read the index of the "+s.describeKeychain(), err)
+			return nil, "", s.explain(ctx, doing, err)
 		}
-		// Bounded: see maxIndexSize.
-		if b.Len()+len(p) > maxIndexSize {
-			return "", "", s.indexError(damagedf("it is larger than %d MiB", maxIndexSize>>20))
+		secret = v
+	} else {
+		res, err := c.search(ctx, s.rootQuery())
+		if err != nil {
+			return nil, "", s.explain(ctx, doing, err)
 		}
-		b.WriteString(p)
+		attrs, st.stale, err = sortRoots(res[0])
+		if err != nil {
+			return nil, "", s.indexError(err)
+		}
+		if attrs == nil {
+			return empty, "", nil
+		}
+		secrets, err := c.secrets(ctx, []string{attrs.id})
+		if err != nil {
+			return nil, "", s.explain(ctx, doing, err)
+		}
+		v, ok := secrets[attrs.id]
+		if !ok {
+			return nil, "", errRootGone
+		}
+		st.rootID, secret = attrs.id, v
 	}
-	return b.String(), "", nil
+	h, first, err := parseRootHeader(secret)
+	if err != nil {
+		return nil, "", s.indexError(err)
+	}
+	if attrs != nil && (attrs.gen != h.Gen || attrs.last != h.Last || attrs.erased != h.Erased) {
+		return nil, "", s.indexError(damagedf("the index item %q has attributes that disagree with its header", indexUser))
+	}
+	st.header = h
+	return &st, first, nil
 }
 
 // indexError reports an index that cannot be used. Writes refuse to replace
@@ -341,21 +405,7 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 }
 
 // write stores c under key, or erases key if c is nil, as one transaction
-// under the store lock:
-//
-//  1. Finish the previous write if it was interrupted (see recoverJournal).
-//  2. Write the journal, naming the items this write creates and replaces.
-//  3. Write the secret's items, then the index's parts other than the root,
-//     all under names of the new generation, so nothing that the current
-//     index names is touched.
-//  4. Write the root: the commit point. Readers see the old entry before it
-//     and the new one after it, never a mix.
-//  5. Remove the replaced items. The journal stays until the next write
-//     replaces it.
-//
-// A crash or a keychain failure at any step leaves the old state readable,
-// or the new one, plus items that only the journal names, which the next
-// write removes.
+// under the store lock (see begin and commit).
 func (s *Store) write(ctx context.Context, key helper.Key, c *helper.Credentials) error {
 	doing := "store credentials for " + key.String()
 	if c == nil {
@@ -368,21 +418,14 @@ func (s *Store) write(ctx context.Context, key helper.Key, c *helper.Credentials
 		return err
 	}
 	defer unlock()
-
-	if _, ok := s.kr.(itemKeyring); ok {
-		return s.write2(ctx, cl, key, c, doing)
-	}
-	idx, err := s.readIndex(ctx, cl)
+	st, err := s.begin(ctx, cl)
 	if err != nil {
-		return err
-	}
-	if err := s.recoverJournal(ctx, cl, idx.Gen); err != nil {
 		return err
 	}
 
 	k := key.String()
 	name := nameKey(k)
-	old, had := idx.Entries[k]
+	old, had := st.idx.Entries[k]
 	if c == nil && !had {
 		return fmt.Errorf("%s: %w", key, helper.ErrNotFound)
 	}
@@ -392,61 +435,167 @@ func (s *Store) write(ctx context.Context, key helper.Key, c *helper.Credentials
 			return nil
 		}
 	}
-	gen := idx.Gen + 1
-	entries := make(map[string]entry, len(idx.Entries)+1)
-	for ek, e := range idx.Entries {
-		entries[ek] = e
+	gen := st.idx.Gen + 1
+	entries := maps.Clone(st.idx.Entries)
+	h := rootHeader{Gen: gen, Last: name, Erased: c == nil}
+	if had {
+		h.OldGen, h.OldParts = old.Gen, old.Parts
 	}
-	var secretParts []string
+	var items []newItem
 	if c != nil {
-		secretParts, err = split(c.Secret, func(i, n int) int { return s.capacity(entryUser(name, gen, i, n), 0) })
-		if err != nil {
+		if items, err = s.secretItems(name, gen, *c); err != nil {
 			return fmt.Errorf("failed to %s: %v", doing, err)
 		}
-		entries[k] = entry{ServerURL: c.ServerURL, Username: c.Username, Gen: gen, Parts: len(secretParts)}
+		entries[k] = entry{ServerURL: c.ServerURL, Username: c.Username, Gen: gen, Parts: len(items)}
 	} else {
 		delete(entries, k)
 	}
-	doc, err := encodeIndexDoc(entries)
+	return s.commit(ctx, cl, st, h, entries, items, doing)
+}
+
+// newItem is an item that a write creates.
+type newItem struct {
+	user   string
+	attrs  map[string]string
+	secret string
+}
+
+// secretItems returns the items that hold c's secret for the write of
+// generation gen: at least one, which on the Secret Service carries the
+// server URL and username for Get.
+func (s *Store) secretItems(name string, gen uint64, c helper.Credentials) ([]newItem, error) {
+	parts, err := split(c.Secret, func(i, n int) int { return s.capacity(entryUser(name, gen, i, n), 0) })
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) == 0 {
+		parts = []string{""} // an empty secret still has an item
+	}
+	items := make([]newItem, len(parts))
+	g := strconv.FormatUint(gen, 10)
+	for i, p := range parts {
+		items[i] = newItem{user: entryUser(name, gen, i+1, len(parts)), attrs: map[string]string{attrKey: name, attrGen: g}, secret: p}
+		if i == 0 {
+			items[i].attrs[attrServer], items[i].attrs[attrAccount] = c.ServerURL, c.Username
+		}
+	}
+	return items, nil
+}
+
+// begin starts a write, under the store lock: it reads the index and
+// removes whatever the last write left behind: the items that the root's
+// write replaced (named by its header), the roots other than the newest
+// (Secret Service), and the items of a write that never committed (of the
+// generation after the root's: found by their attribute on the Secret
+// Service, named by the journal elsewhere). Items already gone are fine:
+// usually the last write removed them itself.
+func (s *Store) begin(ctx context.Context, cl *caller) (*state, error) {
+	st, err := s.readState(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	if st.header.Gen > 0 {
+		users = st.header.replaced()
+	}
+	var uncommitted []map[string]string
+	if cl.items != nil {
+		uncommitted = append(uncommitted, map[string]string{attrService: s.service, attrGen: strconv.FormatUint(st.idx.Gen+1, 10)})
+	} else {
+		raw, err := cl.get(ctx, journalUser)
+		if err != nil && !isNotFound(err) {
+			return nil, s.explain(ctx, "read the journal of the "+s.describeKeychain(), err)
+		}
+		// A journal that names nothing usable is overwritten by this write.
+		if j, err := parseJournal(raw); err == nil {
+			users = append(users, j.uncommitted(st.idx.Gen)...)
+		}
+	}
+	if err := cl.removeItems(ctx, users, st.stale, uncommitted...); err != nil {
+		return nil, s.explain(ctx, "remove what an interrupted write left behind", err)
+	}
+	st.stale = nil
+	return st, nil
+}
+
+// commit finishes a write begun over st that creates items and commits an
+// index of entries, whose root has header h (Gen, and what the write
+// replaces):
+//
+//  1. Where the keychain cannot search, write the journal, naming the
+//     items this write creates (then they are all of one key).
+//  2. Write the items, then the index's parts other than the root, all
+//     under names of the new generation, so nothing that the current
+//     index names is touched.
+//  3. Write the root: the commit point. Readers see the old entries before
+//     it and the new ones after it, never a mix. (On the Secret Service
+//     the new root is a new item beside the old, since its attributes
+//     differ, and the newest root wins.)
+//  4. Remove the old root (Secret Service) and the replaced items. Should
+//     that fail, the next write's begin does it.
+//
+// A crash or a keychain failure at any step leaves the old state readable,
+// or the new one, plus items that the next write's begin removes.
+func (s *Store) commit(ctx context.Context, cl *caller, st *state, h rootHeader, entries map[string]entry, items []newItem, doing string) error {
+	h.Version = formatVersion
+	if st.idx.Parts > 1 {
+		h.OldIndexParts = st.idx.Parts
+	}
+	doc, encoding, err := encodeIndex(entries)
 	if err != nil {
 		return fmt.Errorf("failed to %s: failed to encode the index: %v", doing, err)
 	}
-	indexParts, err := split(doc, func(i, n int) int {
-		if i == 1 {
-			return s.capacity(indexUser, len(rootHeaderLine(gen, n)))
+	h.Encoding = encoding
+	parts, err := split(doc, func(i, n int) int {
+		if i > 1 {
+			return s.capacity(indexPartUser(h.Gen, i, n), 0)
 		}
-		return s.capacity(indexPartUser(gen, i, n), 0)
+		hn := h
+		hn.Parts = n
+		return s.capacity(indexUser, len(hn.line()))
 	})
 	if err != nil {
 		return fmt.Errorf("failed to %s: failed to split the index: %v", doing, err)
 	}
+	if len(parts) == 0 {
+		parts = []string{""}
+	}
+	h.Parts = len(parts)
+	g := strconv.FormatUint(h.Gen, 10)
 
-	j := &journal{Version: indexVersion, Gen: gen, Name: name, Parts: len(secretParts), IndexParts: len(indexParts)}
-	if had {
-		j.OldGen, j.OldParts = old.Gen, old.Parts
-	}
-	if idx.Gen > 0 {
-		j.OldIndexParts = idx.Parts
-	}
-	if err := cl.set(ctx, journalUser, j.encode()); err != nil {
-		return s.explain(ctx, doing, err)
-	}
-	for i, p := range secretParts {
-		if err := cl.set(ctx, entryUser(name, gen, i+1, len(secretParts)), p); err != nil {
+	if cl.items == nil {
+		j := &journal{Version: formatVersion, Gen: h.Gen, Name: h.Last, Parts: len(items), IndexParts: h.Parts}
+		if err := cl.set(ctx, journalUser, j.encode()); err != nil {
 			return s.explain(ctx, doing, err)
 		}
 	}
-	for i := 1; i < len(indexParts); i++ {
-		if err := cl.set(ctx, indexPartUser(gen, i+1, len(indexParts)), indexParts[i]); err != nil {
+	for _, it := range items {
+		if err := cl.write(ctx, it.user, it.attrs, it.secret); err != nil {
 			return s.explain(ctx, doing, err)
 		}
 	}
-	if err := cl.set(ctx, indexUser, rootHeaderLine(gen, len(indexParts))+indexParts[0]); err != nil {
+	for i := 2; i <= h.Parts; i++ {
+		if err := cl.write(ctx, indexPartUser(h.Gen, i, h.Parts), map[string]string{attrGen: g}, parts[i-1]); err != nil {
+			return s.explain(ctx, doing, err)
+		}
+	}
+	rootAttrs := map[string]string{attrGen: g}
+	if h.Last != "" {
+		rootAttrs[attrLast] = h.Last
+	}
+	if h.Erased {
+		rootAttrs[attrErased] = "true"
+	}
+	if err := cl.write(ctx, indexUser, rootAttrs, h.line()+parts[0]); err != nil {
 		return s.explain(ctx, doing, err)
 	}
 	// Committed. What remains is cleaning up; should it fail, the next
-	// write finishes it, as the journal says.
-	_ = s.collect(ctx, cl, j.garbage(gen))
+	// write finishes it, as the new root says.
+	var ids []string
+	if st.rootID != "" {
+		ids = []string{st.rootID}
+	}
+	_ = cl.removeItems(ctx, h.replaced(), ids)
 	return nil
 }
 
@@ -478,37 +627,6 @@ func (s *Store) lock(ctx context.Context, doing string) (*caller, func(), error)
 		lock.Unlock()
 	}
 	return cl, unlock, nil
-}
-
-// recoverJournal finishes the last write, as the journal records it: it
-// removes what that write left behind (its new items if it never committed,
-// the items it replaced if it did and could not remove them). Items already
-// gone are fine: usually the write finished its own cleanup.
-func (s *Store) recoverJournal(ctx context.Context, cl *caller, rootGen uint64) error {
-	raw, err := cl.get(ctx, journalUser)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return s.explain(ctx, "read the journal of the "+s.describeKeychain(), err)
-	}
-	j, err := parseJournal(raw)
-	if err != nil {
-		// It names nothing usable: whatever it named stays behind, and this
-		// write replaces it.
-		return nil
-	}
-	return s.collect(ctx, cl, j.garbage(rootGen))
-}
-
-// collect removes items; an item already gone is fine.
-func (s *Store) collect(ctx context.Context, cl *caller, items []string) error {
-	for _, u := range items {
-		if err := cl.del(ctx, u); err != nil && !isNotFound(err) {
-			return s.explain(ctx, "remove the stale item "+u, err)
-		}
-	}
-	return nil
 }
 
 // runDiagnose runs the Keyring's diagnosis, if it has one, giving up at

@@ -176,10 +176,10 @@ func (systemKeyring) Diagnose(ctx context.Context) error {
 	return nil
 }
 
-// The Secret Service's item calls, on the collection go-keyring uses, for
-// layout 2 (itemKeyring). Each one does what go-keyring does before any
-// call (find the login collection, else the default alias, and unlock it,
-// which may show a prompt on a desktop), then its own calls.
+// The Secret Service's item calls (itemKeyring), on the collection
+// go-keyring uses. Each one does what go-keyring does before any call (find
+// the login collection, else the default alias, and unlock it, which may
+// show a prompt on a desktop), then its own calls.
 
 const ssItemInterface = "org.freedesktop.Secret.Item"
 
