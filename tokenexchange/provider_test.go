@@ -15,7 +15,7 @@ import (
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/helper/helpertest"
 	"github.com/notaryproject/docker-credential-notation/tokenexchange"
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 )
 
 // These tests run the decorator against a real OpenID Provider in-process
