@@ -14,8 +14,8 @@ import (
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/helper/helpertest"
 	"github.com/notaryproject/docker-credential-notation/internal/config"
-	"github.com/notaryproject/docker-credential-notation/tokenexchange"
 	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
+	"github.com/notaryproject/docker-credential-notation/tokenexchange"
 )
 
 // The login and logout commands, run in process against a real OpenID
