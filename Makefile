@@ -1,14 +1,34 @@
-# A thin wrapper over the go command. Every target is one or two go
-# invocations you could type yourself; `make help` lists them.
+# The quick loop needs no make at all: `go test ./...` runs every package's
+# tests and the built binary's suites in about a minute, without root and
+# with nothing installed (the suites that need the peers or a Secret Service
+# skip and name what to install). `make help` lists the targets, quick ones
+# first.
 #
-#   make build      bin/docker-credential-notation, version stamped
-#   make test       installs the test tools, then go mod verify and go test ./...
-#   make lint       go vet (linux, darwin, windows) and staticcheck
-#   make install    go install, into $GOBIN (or $GOPATH/bin), or $(PREFIX)/bin when PREFIX is set
-#   make cross      CGO_ENABLED=0 builds for linux/darwin/windows on amd64/arm64 into dist/
+#   make check        go test ./..., then make lint; no root
+#   make test         make lint, then make integration, whose race run of
+#                     go test ./... is check's with the peers installed:
+#                     every test, what CI runs (.ci/run) and the README's
+#                     test command
+#   make integration  needs root: installs Debian packages with apt-get (gcc
+#                     and libc6-dev for the race detector, dbus,
+#                     gnome-keyring, docker, skopeo...) and the pinned peers,
+#                     then the race suite with the peers on PATH (tests/e2e
+#                     against the real clients, tests/registry), the
+#                     compatibility table check, kubelet's own code, the
+#                     keychain tests on a private D-Bus session and the .deb
+#                     smoke test (dpkg)
+#   make lint         gofmt, go vet (linux, darwin, windows) and staticcheck
+#   make build        bin/docker-credential-notation, version stamped
+#   make install      go install, into $GOBIN (or $GOPATH/bin), or $(PREFIX)/bin when PREFIX is set
+#   make cross        CGO_ENABLED=0 builds for linux/darwin/windows on amd64/arm64 into dist/
 #
-# Tools (staticcheck, the stock age CLI, govulncheck) are installed pinned
-# into .cache/bin by scripts/install-tools.sh; nothing is installed globally.
+# build, install, cross, lint, docs and fuzz are go invocations you could
+# type yourself; the test, package and bench targets run the scripts in
+# scripts/ and packaging/. Go tools (staticcheck, the stock age CLI,
+# govulncheck) are installed pinned into .cache/bin by
+# scripts/install-tools.sh, the peers outside the checkout by
+# scripts/install-peers.sh; Debian packages are the only thing installed
+# system-wide, by integration's scripts.
 
 GO        ?= go
 BINARY    := docker-credential-notation
@@ -33,7 +53,7 @@ TEST_PATH := $(TOOLS_BIN):$(PATH)
 # tests/ builds the binary itself, which go test's cache cannot see, so a
 # cached result could hide a change to the program.
 GOTESTFLAGS ?= -count=1
-# make test runs the whole tree under the race detector, in one pass: on the
+# make integration runs the whole tree under the race detector, in one pass: on the
 # build machine it took 5m18s against 6m26s without (RELIABILITY.md), since
 # most of the time goes to the binary, which tests build without it. It needs
 # cgo, so scripts/install-system-deps.sh installs gcc. RACE= turns it off.
@@ -57,18 +77,22 @@ DESTDIR   ?=
 
 .PHONY: help
 help: ## list the targets
-	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo 'The quick loop: go test ./...  (about a minute; no root, nothing installed)'
+	@echo
+	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## /{printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-.PHONY: build
-build: ## build bin/docker-credential-notation, version stamped
-	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/$(BINARY)$(shell $(GO) env GOEXE) .
-
-.PHONY: tools
-tools: ## install the test and lint tools into .cache/bin
-	scripts/install-tools.sh
+.PHONY: check
+check: ## go test ./..., then make lint: the quick loop with the linters, no root
+	PATH="$(TEST_PATH)" $(GO) test $(GOTESTFLAGS) ./...
+	@$(MAKE) --no-print-directory lint
 
 .PHONY: test
-test: tools peers ## run every test, under the race detector (the README's and CI's test command)
+# Not check then integration: that would run go test ./... twice, and the
+# first run, before the peers are installed, fails where CI is set.
+test: lint integration ## every test, as CI runs it (needs root): make lint, then make integration, which runs go test ./... under -race with the peers
+
+.PHONY: integration
+integration: tools peers ## needs root: installs Debian packages and the pinned peers; the race suite with them, the compatibility check, kubelet, keychain and .deb tests
 	$(GO) mod verify
 	@scripts/install-system-deps.sh
 	@echo 'PATH=.cache/bin:$$PATH E2E_RESULTS=$(E2E_RESULTS) CGO_ENABLED=1 $(GO) test $(RACE) $(GOTESTFLAGS) ./...'
@@ -78,6 +102,24 @@ test: tools peers ## run every test, under the race detector (the README's and C
 	@$(MAKE) --no-print-directory test-kubelet-contract
 	@$(MAKE) --no-print-directory test-keychain
 	@$(MAKE) --no-print-directory smoke-deb
+
+.PHONY: lint
+lint: ## gofmt, go vet for linux, darwin and windows, then staticcheck
+	scripts/install-tools.sh staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	$(TOOLS_BIN)/staticcheck ./...
+
+.PHONY: build
+build: ## build bin/docker-credential-notation, version stamped
+	$(BUILD_ENV) $(GO) build $(GOFLAGS_BUILD) -o bin/$(BINARY)$(shell $(GO) env GOEXE) .
+
+.PHONY: tools
+tools: ## install the test and lint tools into .cache/bin
+	scripts/install-tools.sh
 
 .PHONY: peers
 peers: ## install the end-to-end peers (registry, token server, docker, notation, oras, crane, regctl, skopeo), pinned, cached outside the checkout
@@ -102,7 +144,7 @@ package: ## build the .deb and .rpm into dist/packages with a pinned nfpm (packa
 	VERSION=$(VERSION) packaging/package.sh deb rpm
 
 .PHONY: smoke-deb
-smoke-deb: ## build the .deb, install it with dpkg, smoke-test /usr/bin/docker-credential-notation, purge it (root and dpkg only; skipped otherwise)
+smoke-deb: ## build the .deb, install it with dpkg, smoke-test /usr/bin/docker-credential-notation, purge it (root and dpkg only; skipped otherwise; part of make integration)
 	VERSION=$(VERSION) packaging/smoke-deb.sh
 
 .PHONY: release-check
@@ -126,20 +168,10 @@ bench: ## whole-process benchmark beside docker-credential-pass, -secretservice,
 	scripts/bench/run.sh
 
 .PHONY: test-race
-test-race: tools ## only go test -race ./... (make test runs it too, with the keychain tests and the package smoke test)
+test-race: tools ## only go test -race ./... (make integration runs it too, with the peers, the keychain tests and the package smoke test)
 	@scripts/install-system-deps.sh
 	@echo 'PATH=.cache/bin:$$PATH CGO_ENABLED=1 $(GO) test -race $(GOTESTFLAGS) ./...'
 	@PATH="$(TEST_PATH)" CGO_ENABLED=1 $(GO) test -race $(GOTESTFLAGS) ./...
-
-.PHONY: lint
-lint: ## go vet for linux, darwin and windows, then staticcheck
-	scripts/install-tools.sh staticcheck
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
-	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	GOOS=darwin $(GO) vet ./...
-	GOOS=windows $(GO) vet ./...
-	$(TOOLS_BIN)/staticcheck ./...
 
 .PHONY: vuln
 vuln: ## govulncheck, skipped when its database cannot be reached

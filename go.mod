@@ -49,7 +49,7 @@ require (
 )
 
 // Test-only: a real OpenID Provider run in-process by the token-exchange
-// tests (tokenexchange/oidctest, which only tests import), and go-jose
+// tests (internal/testutil/oidctest, which only tests import), and go-jose
 // (already zitadel's) for the workload issuer that signs the subject tokens
 // it exchanges.
 require (

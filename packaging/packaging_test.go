@@ -1,7 +1,8 @@
 // Package packaging holds no Go code: these tests check the packaging
 // definitions beside them (nfpm.yaml for make package, goreleaser.yaml for
 // releases, the Homebrew and Scoop templates). The packages themselves are
-// built, installed and used by smoke-deb.sh, which make test runs.
+// built, installed and used by smoke-deb.sh, which make integration (and
+// so make test) runs.
 package packaging
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,18 +57,6 @@ func assertNoPlaintext(t *testing.T, dir string, secrets ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestDockerClient drives the binary through
@@ -148,7 +137,7 @@ func TestDockerClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
-	if !equalMaps(list, wantList) {
+	if !maps.Equal(list, wantList) {
 		t.Errorf("List = %v, want %v", list, wantList)
 	}
 
@@ -177,7 +166,7 @@ func TestDockerClient(t *testing.T) {
 	// What the client wrote, the binary reads back from disk; no secret is
 	// on disk in plain text.
 	delete(wantList, "https://registry.example.com")
-	if got := listByBinary(t); !equalMaps(got, wantList) {
+	if got := listByBinary(t); !maps.Equal(got, wantList) {
 		t.Errorf("list after the client's writes = %v, want %v", got, wantList)
 	}
 	assertNoPlaintext(t, s.StoreDir, "alice-password", "dckr_pat_hub-secret", "identity<&>token-secret")
@@ -229,7 +218,7 @@ func TestORASNativeStore(t *testing.T) {
 		"localhost:5000":              "<token>",
 		"https://index.docker.io/v1/": "hubuser",
 	}
-	if got := listByBinary(t); !equalMaps(got, want) {
+	if got := listByBinary(t); !maps.Equal(got, want) {
 		t.Errorf("list = %v, want %v", got, want)
 	}
 
@@ -247,7 +236,7 @@ func TestORASNativeStore(t *testing.T) {
 	}
 
 	delete(want, "registry.example.com")
-	if got := listByBinary(t); !equalMaps(got, want) {
+	if got := listByBinary(t); !maps.Equal(got, want) {
 		t.Errorf("list after Delete = %v, want %v", got, want)
 	}
 	assertNoPlaintext(t, s.StoreDir, "alice-password", "refresh<&>token-secret", "hub-secret")
@@ -316,7 +305,7 @@ func TestORASDockerConfig(t *testing.T) {
 			if err != nil || got != cred {
 				t.Errorf("Get = %+v, %v; want %+v", got, err, cred)
 			}
-			if got := listByBinary(t); !equalMaps(got, map[string]string{tt.server: "alice"}) {
+			if got := listByBinary(t); !maps.Equal(got, map[string]string{tt.server: "alice"}) {
 				t.Errorf("list = %v, want the one entry", got)
 			}
 

@@ -10,9 +10,6 @@
 package tests
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,7 +23,7 @@ import (
 )
 
 // binName is the program's name, as clients call it.
-const binName = "docker-credential-notation"
+const binName = helperbin.Name
 
 // testVersion is stamped into the binary, so that the version output can be
 // checked exactly.
@@ -40,86 +37,44 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	var err error
-	binDir, err = os.MkdirTemp("", "dcn-e2e-bin-")
+	bin, remove, err := helperbin.BuildTemp("dcn-e2e-bin-", testVersion)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tests:", err)
 		return 1
 	}
-	defer os.RemoveAll(binDir)
-
-	// Built as the Makefile builds it, so the scripts test the binary users get.
-	bin := filepath.Join(binDir, binName+helperbin.ExeSuffix())
-	if err := helperbin.Build(context.Background(), bin, testVersion); err != nil {
-		fmt.Fprintln(os.Stderr, "tests:", err)
-		return 1
-	}
+	defer remove()
+	binDir = filepath.Dir(bin)
 
 	// Nothing from the developer's own environment may steer the helper.
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		// REQUIRE_SECRET_SERVICE steers the tests, not the helper.
-		if strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_") && name != "DOCKER_CREDENTIAL_NOTATION_REQUIRE_SECRET_SERVICE" {
+		if helperbin.Steers(name) && name != "DOCKER_CREDENTIAL_NOTATION_REQUIRE_SECRET_SERVICE" {
 			os.Unsetenv(name)
 		}
 	}
-	os.Unsetenv("DOCKER_CONFIG")
 	os.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return m.Run()
 }
 
-// sandbox is one test's private environment.
-type sandbox struct {
-	Home     string // HOME
-	StoreDir string // DOCKER_CREDENTIAL_NOTATION_STORE_DIR
-}
-
-// StoreFile is the path of the encrypted store file.
-func (s sandbox) StoreFile() string { return filepath.Join(s.StoreDir, "store.age") }
-
 // isolate gives the test a fresh HOME, XDG_CONFIG_HOME and store directory
 // in the process environment, which the binary inherits when a client
 // library runs it.
-func isolate(t *testing.T) sandbox {
+func isolate(t *testing.T) *helperbin.Sandbox {
 	t.Helper()
-	dir := t.TempDir()
-	s := sandbox{Home: filepath.Join(dir, "home"), StoreDir: filepath.Join(dir, "store")}
-	if err := os.MkdirAll(s.Home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("HOME", s.Home)
-	t.Setenv("USERPROFILE", s.Home)
-	t.Setenv("AppData", filepath.Join(s.Home, "AppData"))
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(s.Home, ".config"))
-	t.Setenv("DOCKER_CONFIG", filepath.Join(s.Home, ".docker"))
-	t.Setenv("DOCKER_CREDENTIAL_NOTATION_STORE_DIR", s.StoreDir)
-	// No keychain: backend auto picks the encrypted file.
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(s.Home, "no-session-bus"))
+	s := helperbin.NewSandbox(t)
+	s.Setenv(t)
 	return s
-}
-
-// result is what one run of the binary produced.
-type result struct {
-	Stdout, Stderr string
-	Code           int
 }
 
 // runHelper runs the built binary with args and stdin in the current
 // process environment.
-func runHelper(t *testing.T, stdin string, args ...string) result {
+func runHelper(t *testing.T, stdin string, args ...string) helperbin.Result {
 	t.Helper()
 	cmd := exec.Command(binName, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		r.Code = exitErr.ExitCode()
-	default:
+	r, err := helperbin.Run(cmd)
+	if err != nil {
 		t.Fatalf("failed to run %s %v: %v", binName, args, err)
 	}
 	return r
@@ -195,7 +150,7 @@ func TestExitStatus(t *testing.T) {
 			if r.Code != tt.want {
 				t.Errorf("%s %v: exit %d, want %d\nstdout: %q\nstderr: %q", binName, tt.args, r.Code, tt.want, r.Stdout, r.Stderr)
 			}
-			if strings.Contains(r.Stderr, "goroutine ") {
+			if r.Crashed() {
 				t.Errorf("%s %v crashed:\n%s", binName, tt.args, r.Stderr)
 			}
 		})

@@ -14,8 +14,8 @@ import (
 
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/helper/helpertest"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 	"github.com/notaryproject/docker-credential-notation/tokenexchange"
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
 )
 
 // These tests run the decorator against a real OpenID Provider in-process

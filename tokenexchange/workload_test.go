@@ -12,8 +12,8 @@ import (
 
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/helper/helpertest"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 	"github.com/notaryproject/docker-credential-notation/tokenexchange"
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
 )
 
 // workloadWorld is a workload issuer (a CI platform), an OpenID provider

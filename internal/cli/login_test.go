@@ -14,12 +14,12 @@ import (
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/helper/helpertest"
 	"github.com/notaryproject/docker-credential-notation/internal/config"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 	"github.com/notaryproject/docker-credential-notation/tokenexchange"
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
 )
 
 // The login and logout commands, run in process against a real OpenID
-// Provider (tokenexchange/oidctest) with the token-exchange decorator over
+// Provider (internal/testutil/oidctest) with the token-exchange decorator over
 // an in-memory store, composed as main composes them.
 
 type lockedBuffer struct {

@@ -54,8 +54,8 @@ type rule struct {
 var rules = []rule{
 	{
 		dir:          ".",
-		why:          "helper/helpertest and tokenexchange/oidctest are for tests: importing them elsewhere puts package testing (and a whole OpenID provider) into the binary",
-		moduleDenied: []string{"helper/helpertest", "tokenexchange/oidctest"},
+		why:          "helper/helpertest and internal/testutil (the built binary's sandbox, the test CA, the registries, the OpenID provider) are for tests: importing them elsewhere puts package testing (and a whole OpenID provider) into the binary",
+		moduleDenied: []string{"helper/helpertest", "internal/testutil"},
 	},
 	{
 		dir:               "helper",
@@ -188,6 +188,28 @@ func TestImportRules(t *testing.T) {
 // provider protocol is spoken with structs of our own; k8s.io's packages
 // would add their init to every get's start-up.
 func TestNoKubernetesInBinary(t *testing.T) {
+	for _, p := range binaryDeps(t) {
+		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
+			t.Errorf("the binary links %s", p)
+		}
+	}
+}
+
+// TestNoTestCodeInBinary: the binary links neither package testing nor
+// the test helpers (helper/helpertest, internal/testutil), whoever
+// imports them.
+func TestNoTestCodeInBinary(t *testing.T) {
+	for _, p := range binaryDeps(t) {
+		rel, ours := relative(p)
+		if p == "testing" || strings.HasPrefix(p, "testing/") || ours && (under(rel, "helper/helpertest") || under(rel, "internal/testutil")) {
+			t.Errorf("the binary links %s", p)
+		}
+	}
+}
+
+// binaryDeps lists the packages the binary links (go list -deps).
+func binaryDeps(t *testing.T) []string {
+	t.Helper()
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatal(err)
@@ -196,16 +218,11 @@ func TestNoKubernetesInBinary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	n := 0
-	for _, p := range strings.Fields(string(out)) {
-		n++
-		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
-			t.Errorf("the binary links %s", p)
-		}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps reported %d packages; the check would see nothing", len(deps))
 	}
-	if n < 50 {
-		t.Fatalf("go list -deps reported %d packages; the check would see nothing", n)
-	}
+	return deps
 }
 
 // goList reports every package of the module and, with Standard set, every
@@ -404,13 +421,22 @@ func TestCheckReportsViolations(t *testing.T) {
 			want: m("filestore") + " imports " + m("tokenexchange") + " (in a _test.go file): filestore must not import tokenexchange",
 		},
 		{
-			name: "tokenexchange imports its test provider outside its tests",
-			pkg:  pkg{ImportPath: m("tokenexchange"), Imports: []string{m("helper"), m("tokenexchange/oidctest")}},
-			want: m("tokenexchange") + " imports " + m("tokenexchange/oidctest") + ": only tests may import tokenexchange/oidctest",
+			name: "main imports the test provider",
+			pkg:  pkg{ImportPath: module, Imports: []string{m("tokenexchange"), m("internal/testutil/oidctest")}},
+			want: module + " imports " + m("internal/testutil/oidctest") + ": only tests may import internal/testutil",
 		},
 		{
 			name: "tokenexchange test imports its test provider",
-			pkg:  pkg{ImportPath: m("tokenexchange"), XTestImports: []string{m("tokenexchange/oidctest"), m("helper/helpertest")}},
+			pkg:  pkg{ImportPath: m("tokenexchange"), XTestImports: []string{m("internal/testutil/oidctest"), m("helper/helpertest")}},
+		},
+		{
+			name: "internal/cli imports the test sandbox outside its tests",
+			pkg:  pkg{ImportPath: m("internal/cli"), Imports: []string{m("helper"), m("internal/testutil/helperbin")}},
+			want: m("internal/cli") + " imports " + m("internal/testutil/helperbin") + ": only tests may import internal/testutil",
+		},
+		{
+			name: "one test helper imports another",
+			pkg:  pkg{ImportPath: m("internal/testutil/registryfixture"), Imports: []string{m("internal/testutil/testca")}},
 		},
 		{
 			name: "tokenexchange imports filestore",

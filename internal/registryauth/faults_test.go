@@ -386,7 +386,7 @@ func TestTLS(t *testing.T) {
 	requireClientCert := func(w *world) func(*tls.Config) {
 		return func(c *tls.Config) {
 			c.ClientAuth = tls.RequireAndVerifyClientCert
-			c.ClientCAs = w.pki.pool
+			c.ClientCAs = w.pki.Pool
 		}
 	}
 	t.Run("mTLS with a certs.d client certificate", func(t *testing.T) {

@@ -2,17 +2,11 @@ package registryauth
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,88 +18,37 @@ import (
 	"time"
 
 	"github.com/notaryproject/docker-credential-notation/internal/httppolicy"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/testca"
 )
 
-// testPKI is a throwaway CA that signs server and client certificates.
+// testPKI is a throwaway CA (internal/testutil/testca) that signs server
+// and client certificates, failing the test when it cannot.
 type testPKI struct {
-	cert  *x509.Certificate
-	key   *ecdsa.PrivateKey
-	pem   []byte
-	pool  *x509.CertPool
-	mu    sync.Mutex
-	nextN int64
+	*testca.CA
 }
 
 func newTestPKI(t *testing.T, name string) *testPKI {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testca.New(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testPKI{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pool: pool, nextN: 2}
+	return &testPKI{ca}
 }
 
 // issue returns a certificate for names (DNS names or IP addresses),
 // for a server or, with client set, for a client; and its PEM forms.
 func (p *testPKI) issue(t *testing.T, client bool, names ...string) (tls.Certificate, []byte, []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	n := p.nextN
-	p.nextN++
-	p.mu.Unlock()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(n),
-		Subject:      pkix.Name{CommonName: names[0]},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	usage := x509.ExtKeyUsageServerAuth
 	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		usage = x509.ExtKeyUsageClientAuth
 	}
-	for _, name := range names {
-		if ip := net.ParseIP(name); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, name)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
+	l, err := p.Issue(usage, names...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair, certPEM, keyPEM
+	return l.TLS, l.CertPEM, l.KeyPEM
 }
 
 // world serves made-up host names from local listeners: the client's
@@ -170,7 +113,7 @@ func (w *world) route(hostport, addr string) {
 // trust writes the test CA into host's certs.d directory.
 func (w *world) trust(host string) {
 	w.t.Helper()
-	w.writeCertsFile(host, "ca.crt", w.pki.pem)
+	w.writeCertsFile(host, "ca.crt", w.pki.PEM)
 }
 
 func (w *world) writeCertsFile(host, name string, b []byte) {

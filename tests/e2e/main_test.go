@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/registryfixture"
 )
 
 // helperName is the program clients run; config files name it "notation".
@@ -212,20 +213,13 @@ func findPeers() (*peerSet, []string) {
 	return p, missing
 }
 
-// defaultPeersBin mirrors scripts/install-peers.sh's default.
+// defaultPeersBin is scripts/install-peers.sh's bin directory.
 func defaultPeersBin() string {
-	if d := os.Getenv("PEERS_DIR"); d != "" {
-		return filepath.Join(d, "bin")
+	d, err := registryfixture.PeersDir()
+	if err != nil {
+		return ""
 	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "docker-credential-notation", "peers", "bin")
+	return filepath.Join(d, "bin")
 }
 
 // readVersions reads install-peers.sh's "<name> <version> <source>" lines.

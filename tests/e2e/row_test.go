@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -350,7 +351,7 @@ func (r *row) expectList(want map[string]string) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		r.failf("helper list after %q printed %q: %v", r.step, out, err)
 	}
-	if !equalMaps(got, want) {
+	if !maps.Equal(got, want) {
 		r.failf("helper list after %q: got %v, want %v", r.step, redactList(got), redactList(want))
 	}
 	if r.kc == nil {
@@ -573,18 +574,6 @@ func (r *row) expectNotInFiles(dir string, secrets ...string) {
 	if err != nil {
 		r.failf("failed to scan %s: %v", dir, err)
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // redactList is list output for a message; it holds usernames only.

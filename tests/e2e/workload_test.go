@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 )
 
 // workloadLifetime is the lifetime of the provider's access tokens in the

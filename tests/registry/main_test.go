@@ -23,10 +23,11 @@ import (
 	"time"
 
 	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/registryfixture"
 )
 
 // binName is the program's name, as clients call it.
-const binName = "docker-credential-notation"
+const binName = helperbin.Name
 
 // The peers, as install-peers.sh lays them out.
 var peers = []struct{ name, version, binary string }{
@@ -57,18 +58,19 @@ func testMain(m *testing.M) int {
 		return m.Run()
 	}
 
+	var remove func()
+	bin, remove, err = helperbin.BuildTemp("dcn-registry-bin-", "v0.0.0-registry")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "registry tests:", err)
+		return 1
+	}
+	defer remove()
 	tmp, err := os.MkdirTemp("", "dcn-registry-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "registry tests:", err)
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-
-	bin, err = buildBinary(filepath.Join(tmp, "bin"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "registry tests:", err)
-		return 1
-	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	fx, err = startFixture(ctx, filepath.Join(tmp, "servers"), paths)
@@ -90,25 +92,9 @@ func requireFixture(t *testing.T) *fixture {
 	return fx
 }
 
-// peersDir is install-peers.sh's directory.
-func peersDir() (string, error) {
-	if d := os.Getenv("PEERS_DIR"); d != "" {
-		return d, nil
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "docker-credential-notation", "peers"), nil
-}
-
 // findPeers returns the path of each peer binary by name.
 func findPeers() (map[string]string, error) {
-	dir, err := peersDir()
+	dir, err := registryfixture.PeersDir()
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +112,4 @@ func findPeers() (map[string]string, error) {
 		return nil, fmt.Errorf("peers not installed: %s", strings.Join(missing, ", "))
 	}
 	return paths, nil
-}
-
-// buildBinary builds the program into dir, as the Makefile does.
-func buildBinary(dir string) (string, error) {
-	out := filepath.Join(dir, binName+helperbin.ExeSuffix())
-	return out, helperbin.Build(context.Background(), out, "v0.0.0-registry")
 }

@@ -1,11 +1,9 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -16,49 +14,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notaryproject/docker-credential-notation/internal/testutil/registryfixture"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
-// sandbox is one test's environment for the binary: its own HOME, config
-// directory and store, the test CA through SSL_CERT_FILE, no certs.d.
+// sandbox is one test's environment for the binary (a
+// internal/testutil/helperbin sandbox): its own HOME, config directory and
+// store, the test CA through SSL_CERT_FILE, an empty certs.d.
 type sandbox struct {
 	env []string
 }
 
 func newSandbox(t *testing.T, f *fixture) *sandbox {
 	t.Helper()
-	dir := t.TempDir()
-	var env []string
-	for _, kv := range registryfixture.ServerEnv() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_") || name == "DOCKER_CONFIG" || name == "SSL_CERT_DIR" {
-			continue
-		}
-		env = append(env, kv)
+	s := helperbin.NewSandbox(t)
+	certsD := filepath.Join(s.Root, "certs.d")
+	if err := os.MkdirAll(certsD, 0o700); err != nil {
+		t.Fatal(err)
 	}
-	home := filepath.Join(dir, "home")
-	certsD := filepath.Join(dir, "certs.d")
-	for _, d := range []string{home, certsD} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env = append(env,
-		"HOME="+home,
-		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"DOCKER_CREDENTIAL_NOTATION_STORE_DIR="+filepath.Join(dir, "store"),
+	return &sandbox{env: s.Env(
 		"DOCKER_CREDENTIAL_NOTATION_CERTS_DIRS="+certsD,
 		"SSL_CERT_FILE="+f.CAFile,
-		// No keychain: backend auto picks the encrypted file.
-		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(dir, "no-session-bus"),
-	)
-	return &sandbox{env: env}
+	)}
 }
 
-type result struct {
-	Stdout, Stderr string
-	Code           int
-}
+type result = helperbin.Result
 
 func (s *sandbox) run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
@@ -67,16 +46,8 @@ func (s *sandbox) run(t *testing.T, stdin string, args ...string) result {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = s.env
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		r.Code = exitErr.ExitCode()
-	default:
+	r, err := helperbin.Run(cmd)
+	if err != nil {
 		t.Fatalf("failed to run %s %v: %v", binName, args, err)
 	}
 	return r

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 )
 
 // exchangeLifetime is the access tokens' lifetime at the test provider. The
@@ -27,7 +27,7 @@ const exchangeLifetime = 12 * time.Second
 var userCodeRE = regexp.MustCompile(`enter the code:\n\n    (\S+)\n`)
 
 // TestTokenExchangeConcurrentRefresh logs in to a real OpenID provider
-// (zitadel's, tokenexchange/oidctest) with the device flow through the
+// (zitadel's, internal/testutil/oidctest) with the device flow through the
 // binary, waits until the cached access token is stale, then starts many
 // `get` processes at once, each round: the provider sees exactly one
 // refresh per round, every get answers the same new access token (never the

@@ -24,22 +24,19 @@ package reliability
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
-const binName = "docker-credential-notation"
+const binName = helperbin.Name
 
 // notFound is the protocol's exact answer for a missing credential.
 const notFound = "credentials not found in native keychain"
@@ -47,36 +44,19 @@ const notFound = "credentials not found in native keychain"
 // bin is the path of the built binary.
 var bin string
 
-// baseEnv is the process environment with everything that could steer the
-// helper removed.
-var baseEnv []string
-
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "dcn-reliability-bin-")
+	var remove func()
+	var err error
+	bin, remove, err = helperbin.BuildTemp("dcn-reliability-bin-", "v0.0.0-reliability")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, binName+helperbin.ExeSuffix())
-	if err := helperbin.Build(context.Background(), bin, "v0.0.0-reliability"); err != nil {
-		fmt.Fprintln(os.Stderr, "reliability:", err)
-		return 1
-	}
+	defer remove()
 	// Client libraries find the binary on PATH.
-	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_"),
-			name == "DOCKER_CONFIG", name == "HOME", name == "USERPROFILE",
-			name == "XDG_CONFIG_HOME", name == "DBUS_SESSION_BUS_ADDRESS":
-			continue
-		}
-		baseEnv = append(baseEnv, kv)
-	}
+	os.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return m.Run()
 }
 
@@ -93,52 +73,40 @@ func envInt(t testing.TB, name string, def int) int {
 	return n
 }
 
-// sandbox is one test's private environment.
+// sandbox is one test's private environment (internal/testutil/helperbin):
+// everything the helper may write is below Root.
 type sandbox struct {
-	Root     string // everything the helper may write is below it
-	Home     string
-	StoreDir string
-	Env      []string
+	*helperbin.Sandbox
+	// Env is the binary's environment: the test's, without anything that
+	// could steer the helper, then the sandbox's and the test's variables.
+	Env []string
 }
 
-func (s *sandbox) StoreFile() string { return filepath.Join(s.StoreDir, "store.age") }
-
-// newSandbox gives a test a fresh HOME, XDG_CONFIG_HOME and store directory.
-// With no keychain reachable, backend auto picks the encrypted file.
+// newSandbox gives a test a fresh HOME, XDG_CONFIG_HOME and store
+// directory, and the variables extra (name=value). With no keychain
+// reachable, backend auto picks the encrypted file.
 func newSandbox(t testing.TB, extra ...string) *sandbox {
 	t.Helper()
-	root := t.TempDir()
-	s := &sandbox{Root: root, Home: filepath.Join(root, "home"), StoreDir: filepath.Join(root, "store")}
-	if err := os.MkdirAll(s.Home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	s.Env = append(append([]string{}, baseEnv...),
-		"HOME="+s.Home,
-		"USERPROFILE="+s.Home,
-		"XDG_CONFIG_HOME="+filepath.Join(s.Home, ".config"),
-		"DOCKER_CONFIG="+filepath.Join(s.Home, ".docker"),
-		"DOCKER_CREDENTIAL_NOTATION_STORE_DIR="+s.StoreDir,
-		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(root, "no-session-bus"),
-	)
-	s.Env = append(s.Env, extra...)
-	return s
+	s := helperbin.NewSandbox(t)
+	return &sandbox{Sandbox: s, Env: s.Env(extra...)}
 }
 
 // result is what one run of the binary produced.
-type result struct {
-	Stdout, Stderr string
-	Code           int
-}
+type result = helperbin.Result
 
-func (r result) String() string {
-	return fmt.Sprintf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
-}
-
-// command returns the binary ready to run in the sandbox.
-func (s *sandbox) command(stdin []byte, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+// cmd returns the binary ready to run in the sandbox, with the variables
+// env added to its environment.
+func (s *sandbox) cmd(stdin []byte, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(append([]string{}, s.Env...), env...)
 	cmd.Stdin = bytes.NewReader(stdin)
+	return cmd
+}
+
+// command is cmd with stdout and stderr collected, for a test that
+// starts and waits for the process itself.
+func (s *sandbox) command(stdin []byte, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	cmd := s.cmd(stdin, env, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	return cmd, &stdout, &stderr
@@ -150,19 +118,11 @@ func (s *sandbox) run(t testing.TB, stdin string, args ...string) result {
 }
 
 func (s *sandbox) runEnv(t testing.TB, stdin []byte, env []string, args ...string) result {
-	cmd, stdout, stderr := s.command(stdin, env, args...)
-	err := cmd.Run()
-	r := result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		r.Code = exitErr.ExitCode()
-	default:
+	r, err := helperbin.Run(s.cmd(stdin, env, args...))
+	if err != nil {
 		t.Errorf("failed to run %s %v: %v", binName, args, err)
-		r.Code = -1
 	}
-	if strings.Contains(r.Stderr, "goroutine ") || strings.Contains(r.Stderr, "panic:") {
+	if r.Crashed() {
 		t.Errorf("%s %v crashed:\n%s", binName, args, r.Stderr)
 	}
 	return r

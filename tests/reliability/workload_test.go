@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 )
 
 // TestWorkloadConcurrentExchange runs the binary as a CI job would, with

@@ -1,7 +1,14 @@
 // Package helperbin builds docker-credential-notation for the test suites
 // that run the real binary (tests, tests/reliability, tests/registry,
 // tests/e2e), the way the Makefile builds it, so each suite tests the
-// binary users get.
+// binary users get, and runs it in a [Sandbox]: an environment of its own
+// from which nothing of the developer's can steer it.
+//
+// A suite's TestMain builds the binary once with [BuildTemp]; each test
+// makes a [NewSandbox] and runs the binary with [Run], with cmd.Env set to
+// the sandbox's [Sandbox.Env] (or, for client libraries that run the
+// binary with the test's own environment, after [Sandbox.Setenv]). Only
+// tests import this package.
 package helperbin
 
 import (
@@ -63,4 +70,21 @@ func Build(ctx context.Context, out, version string) error {
 		return fmt.Errorf("failed to build %s: %v\n%s", Name, err, b)
 	}
 	return nil
+}
+
+// BuildTemp builds the program as [Build] does into a new temporary
+// directory (pattern as for os.MkdirTemp), for a suite's TestMain, and
+// returns its path; remove deletes the directory.
+func BuildTemp(pattern, version string) (bin string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { os.RemoveAll(dir) }
+	bin = filepath.Join(dir, Name+ExeSuffix())
+	if err := Build(context.Background(), bin, version); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return bin, remove, nil
 }

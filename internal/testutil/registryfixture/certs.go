@@ -6,82 +6,39 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/testca"
 )
 
-// writeCA creates the CA (valid for a day) and a certificate for
-// 127.0.0.1 and localhost signed by it, in s.Dir.
+// writeCA creates the CA (internal/testutil/testca) and a certificate
+// for 127.0.0.1 and localhost signed by it, in s.Dir.
 func (s *Servers) writeCA(commonName string) error {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testca.New(commonName)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: commonName},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	leaf, err := ca.Issue(x509.ExtKeyUsageServerAuth, "127.0.0.1", "localhost")
 	if err != nil {
 		return err
 	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	s.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	s.CAPEM, s.Roots = ca.PEM, ca.Pool
 	s.CAFile = filepath.Join(s.Dir, "ca.pem")
 	s.CertFile = filepath.Join(s.Dir, "server.pem")
 	s.KeyFile = filepath.Join(s.Dir, "server-key.pem")
 	if err := os.WriteFile(s.CAFile, s.CAPEM, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(s.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(s.CertFile, leaf.CertPEM, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(s.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return err
-	}
-	s.Roots = x509.NewCertPool()
-	s.Roots.AddCert(caCert)
-	return nil
+	return os.WriteFile(s.KeyFile, leaf.KeyPEM, 0o600)
 }
 
 // writeTokenKey writes an EC P-256 key for the token server (SEC 1 PEM,

@@ -115,3 +115,22 @@ func Tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// PeersDir is the directory scripts/install-peers.sh installs the peers
+// into: $PEERS_DIR, by default
+// ${XDG_CACHE_HOME:-$HOME/.cache}/docker-credential-notation/peers. Each Go
+// peer is in <name>-<version>/ below it, and bin/ links every peer.
+func PeersDir() (string, error) {
+	if d := os.Getenv("PEERS_DIR"); d != "" {
+		return d, nil
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(cache, "docker-credential-notation", "peers"), nil
+}

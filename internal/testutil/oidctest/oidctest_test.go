@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/notaryproject/docker-credential-notation/tokenexchange/oidctest"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/oidctest"
 )
 
 // TestProvider checks the provider itself with plain x/oauth2, so that a
