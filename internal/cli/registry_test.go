@@ -78,10 +78,10 @@ func runWith(t *testing.T, store helper.Store, vars map[string]string, args ...s
 	t.Helper()
 	dir := t.TempDir()
 	all := map[string]string{
-		config.EnvStoreDir: filepath.Join(dir, "store"),
-		"HOME":             dir,
-		"XDG_CONFIG_HOME":  filepath.Join(dir, "config"),
-		config.EnvCertsDirs:       filepath.Join(dir, "certs.d"),
+		config.EnvStoreDir:  filepath.Join(dir, "store"),
+		"HOME":              dir,
+		"XDG_CONFIG_HOME":   filepath.Join(dir, "config"),
+		config.EnvCertsDirs: filepath.Join(dir, "certs.d"),
 	}
 	for k, v := range vars {
 		all[k] = v

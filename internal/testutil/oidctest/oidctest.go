@@ -90,7 +90,7 @@ type Provider struct {
 
 	mu       sync.Mutex
 	requests []Request
-	down atomic.Bool
+	down     atomic.Bool
 }
 
 // Request is one request the provider received.
