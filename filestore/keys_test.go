@@ -379,8 +379,10 @@ func TestPluginIdentity(t *testing.T) {
 	}
 
 	// A wrong passphrase in the plugin's environment is an error, and the
-	// store is left alone.
+	// store is left alone. A new Store, as a new process opens it: a Store
+	// reads the file it already decrypted without unwrapping its key again.
 	t.Setenv("AGE_PASSPHRASE", "not the passphrase")
+	s = newStore(t, Options{Dir: dir, IdentityFile: idFile})
 	_, err = s.Get(context.Background(), mustKey(t, "registry.example.com"))
 	if err == nil || errors.Is(err, helper.ErrNotFound) || !strings.Contains(err.Error(), s.Path()) {
 		t.Errorf("Get with the wrong plugin passphrase: %v", err)
