@@ -158,10 +158,10 @@ func New(inner helper.Store, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if len(opts.Registries) > 0 {
-		if opts.Dir == "" {
-			return nil, errors.New("tokenexchange: no directory for the lock file")
-		}
+	if len(opts.Registries) > 0 && opts.Dir == "" {
+		return nil, errors.New("tokenexchange: no directory for the lock file")
+	}
+	if opts.Dir != "" {
 		dir, err := filepath.Abs(opts.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("invalid store directory: %v", err)
@@ -547,7 +547,11 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 	}
 	r := s.lookup(key)
 	if r == nil {
-		return s.inner.Put(ctx, key, c)
+		if err := s.inner.Put(ctx, key, c); err != nil {
+			return err
+		}
+		s.dropRegistryTokens(ctx, key)
+		return nil
 	}
 	if r.workload() {
 		return s.workloadPut(ctx, r, c)
@@ -572,6 +576,7 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 	if err := s.inner.Put(ctx, key, c); err != nil {
 		return err
 	}
+	s.dropRegistryTokens(ctx, key)
 	return s.dropCache(ctx, r)
 }
 
@@ -587,7 +592,11 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 	}
 	r := s.lookup(key)
 	if r == nil {
-		return s.inner.Delete(ctx, key)
+		err := s.inner.Delete(ctx, key)
+		if err == nil || errors.Is(err, helper.ErrNotFound) {
+			s.dropRegistryTokens(ctx, key)
+		}
+		return err
 	}
 	if r.workload() {
 		return s.workloadDelete(ctx, r)
@@ -602,6 +611,7 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 		refreshToken = c.Secret
 	}
 	err = s.inner.Delete(ctx, key)
+	s.dropRegistryTokens(ctx, key)
 	cerr := s.inner.Delete(ctx, r.cacheKey)
 	switch {
 	case cerr != nil && !errors.Is(cerr, helper.ErrNotFound):

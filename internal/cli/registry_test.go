@@ -195,7 +195,6 @@ func TestRegistryCommandErrors(t *testing.T) {
 		{name: "unknown flag", args: []string{"token", "a", "--bogus"}, want: "flag provided but not defined: -bogus"},
 		{name: "bad timeout", args: []string{"token", "a", "--timeout", "soon"}, want: `invalid timeout "soon"`},
 		{name: "bad scope", args: []string{"token", "a", "--scope", "a b"}, want: `invalid scope "a b"`},
-		{name: "json on token", args: []string{"token", "a", "--json"}, want: "flag provided but not defined: -json"},
 		{name: "repository path", args: []string{"check", "registry.example.com/ns/repo"}, want: "without a repository path"},
 		{name: "bad timeout variable", vars: map[string]string{config.EnvHTTPTimeout: "-1s"}, args: []string{"check", "registry.example.com"}, want: "invalid " + config.EnvHTTPTimeout},
 		{name: "relative certs.d", vars: map[string]string{config.EnvCertsDirs: "certs.d"}, args: []string{"check", "registry.example.com"}, want: "must be an absolute path"},
