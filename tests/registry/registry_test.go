@@ -22,7 +22,11 @@ import (
 // store, the test CA through SSL_CERT_FILE, an empty certs.d.
 type sandbox struct {
 	env []string
+	box *helperbin.Sandbox
 }
+
+func (s *sandbox) home() string     { return s.box.Home }
+func (s *sandbox) storeDir() string { return s.box.StoreDir }
 
 func newSandbox(t *testing.T, f *fixture) *sandbox {
 	t.Helper()
@@ -31,7 +35,7 @@ func newSandbox(t *testing.T, f *fixture) *sandbox {
 	if err := os.MkdirAll(certsD, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return &sandbox{env: s.Env(
+	return &sandbox{box: s, env: s.Env(
 		"DOCKER_CREDENTIAL_NOTATION_CERTS_DIRS="+certsD,
 		"SSL_CERT_FILE="+f.CAFile,
 	)}
