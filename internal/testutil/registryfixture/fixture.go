@@ -184,8 +184,10 @@ func Start(ctx context.Context, opts Options) (_ *Servers, err error) {
 		return nil, err
 	}
 	s.restarts = map[string]func() *exec.Cmd{
-		"token-server":   tokenServer,
-		"registry-token": func() *exec.Cmd { return exec.Command(opts.Registry, "serve", filepath.Join(dir, "registry-token.yml")) },
+		"token-server": tokenServer,
+		"registry-token": func() *exec.Cmd {
+			return exec.Command(opts.Registry, "serve", filepath.Join(dir, "registry-token.yml"))
+		},
 	}
 	if err := s.serveFront(ln, "http://"+regAddr, "http://"+tsAddr); err != nil {
 		ln.Close()
