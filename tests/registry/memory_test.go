@@ -37,7 +37,7 @@ type countingFront struct {
 	tokenBody func(map[string]any)
 }
 
-func newCountingFront(t *testing.T, f *fixture, upstream string) *countingFront {
+func newCountingFront(t testing.TB, f *fixture, upstream string) *countingFront {
 	t.Helper()
 	c := &countingFront{upstream: upstream, counts: map[string]int{}}
 	target := &url.URL{Scheme: "https", Host: upstream}

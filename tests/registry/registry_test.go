@@ -28,7 +28,7 @@ type sandbox struct {
 func (s *sandbox) home() string     { return s.box.Home }
 func (s *sandbox) storeDir() string { return s.box.StoreDir }
 
-func newSandbox(t *testing.T, f *fixture) *sandbox {
+func newSandbox(t testing.TB, f *fixture) *sandbox {
 	t.Helper()
 	s := helperbin.NewSandbox(t)
 	certsD := filepath.Join(s.Root, "certs.d")
@@ -43,7 +43,7 @@ func newSandbox(t *testing.T, f *fixture) *sandbox {
 
 type result = helperbin.Result
 
-func (s *sandbox) run(t *testing.T, stdin string, args ...string) result {
+func (s *sandbox) run(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -58,7 +58,7 @@ func (s *sandbox) run(t *testing.T, stdin string, args ...string) result {
 }
 
 // store stores a credential through the protocol, as docker login does.
-func (s *sandbox) store(t *testing.T, serverURL, username, secret string) {
+func (s *sandbox) store(t testing.TB, serverURL, username, secret string) {
 	t.Helper()
 	b, _ := json.Marshal(map[string]string{"ServerURL": serverURL, "Username": username, "Secret": secret})
 	if r := s.run(t, string(b), "store"); r.Code != 0 {
