@@ -280,9 +280,9 @@ func (e *StatusError) Error() string {
 // With Options.Challenges, a registry whose challenge is remembered is not
 // pinged: Basic sends the credential on /v2/ at once, Bearer asks the
 // remembered realm for a token at once (or takes one from Options.Tokens)
-// and confirms it, unless Options.Unconfirmed. A 401 there (or a 404 from
-// the token server) forgets the challenge and the refused token and runs
-// the full flow, once.
+// and confirms it, unless Options.Unconfirmed. A 401 there, or a token
+// request that fails other than by a timeout, forgets the challenge (and a
+// refused token) and runs the full flow, once.
 func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *helper.Credentials, scopes []string) (r *Result, err error) {
 	before := c.requests.Load()
 	defer func() { r.Requests = int(c.requests.Load() - before) }()
@@ -418,8 +418,9 @@ func (c *Client) authenticate(ctx context.Context, registry Endpoint, cred *help
 }
 
 // remembered runs the flow with a remembered challenge, without a ping.
-// stale reports a failure that the full flow may not have: a 401, a 404
-// from the token server, a remembered challenge the rules now refuse.
+// stale reports a failure that the full flow may not have: a 401, a
+// failed token request (other than a timeout), a remembered challenge the
+// rules now refuse.
 func (c *Client) remembered(ctx context.Context, registry Endpoint, cred helper.Credentials, scopes []string, mem Remembered) (r *Result, err error, stale bool) {
 	r = &Result{Registry: registry.Host, Scopes: append([]string(nil), scopes...), Remembered: true, Scheme: mem.Scheme, Realm: mem.Realm, Service: mem.Service}
 	if registry.Scheme != "" && registry.Scheme != mem.URL {
@@ -452,7 +453,10 @@ func (c *Client) remembered(ctx context.Context, registry Endpoint, cred helper.
 		id := newTokenID(registry, cred, mem.Realm, mem.Service, r.Scopes)
 		tok, err := c.obtainToken(ctx, r, realm, id, cred, true, mem.TokenGET)
 		if err != nil {
-			return r, err, unauthorized(err) || notFound(err)
+			// The realm may have moved (a 404, a host that is gone) or
+			// the credential changed (a 401): the registry's challenge
+			// says. Not after a timeout, which would only double the wait.
+			return r, err, ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded)
 		}
 		if c.opts.Unconfirmed {
 			return r, nil, false
@@ -534,11 +538,7 @@ func unauthorized(err error) bool {
 	return errors.As(err, &se) && se.StatusCode == http.StatusUnauthorized
 }
 
-// notFound reports whether err is a server's 404 (a token realm that moved).
-func notFound(err error) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.StatusCode == http.StatusNotFound
-}
+
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -26,7 +26,7 @@ import (
 //     token its token service issued ([TokenMemory], kept encrypted in the
 //     store by [StoreTokens]), reused while it has life left.
 //
-// A 401 (or a 404 from the token server) on the remembered path forgets the
+// A 401, or a failed token request, on the remembered path forgets the
 // challenge, and the token that was refused, and runs the full flow once.
 // A challenge that differs from the remembered one replaces it; a token is
 // bound to the realm and service it came from, so it is never sent after a

@@ -240,6 +240,15 @@ func TestMemoryChangedChallenge(t *testing.T) {
 		t.Errorf("remembered %+v, %v", got, ok)
 	}
 
+	// A remembered realm whose host is gone.
+	if err := cf.Remember("registry.test", Remembered{Scheme: SchemeBearer, Realm: "https://gone-auth.test/token", URL: "https"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = m.client(Options{Unconfirmed: true}).Authenticate(context.Background(), mustEndpoint(t, "registry.test"), alice, nil)
+	if err != nil || r.Remembered || r.Realm != "https://auth.test/token" {
+		t.Fatalf("gone realm: %+v, %v", r, err)
+	}
+
 	// A remembered realm the rules refuse (plain HTTP for an HTTPS
 	// registry) is never followed.
 	if err := cf.Remember("registry.test", Remembered{Scheme: SchemeBearer, Realm: "http://auth.test/token", URL: "https"}); err != nil {
