@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -94,7 +95,10 @@ func validRemembered(host string, r Remembered) bool {
 	case SchemeBasic:
 		return r.Service == "" && (r.Realm == "" || isPrintable(r.Realm))
 	case SchemeBearer:
-		return r.Realm != ""
+		// An absolute http(s) URL without user information: anything else
+		// the flow refuses, and user information is never written down.
+		u, err := url.Parse(r.Realm)
+		return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
 	}
 	return false
 }

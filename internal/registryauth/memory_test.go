@@ -410,6 +410,11 @@ func TestChallengeFile(t *testing.T) {
 	if err := f.Remember("r.test", Remembered{Scheme: "Negotiate", URL: "https"}); err == nil {
 		t.Error("remembered an unknown scheme")
 	}
+	for _, realm := range []string{"", "/token", "ftp://a.test/token", "https://user:pw@a.test/token"} {
+		if err := f.Remember("r.test", Remembered{Scheme: SchemeBearer, Realm: realm, URL: "https"}); err == nil {
+			t.Errorf("remembered the realm %q", realm)
+		}
+	}
 
 	// Damaged content reads as empty and the next write replaces it.
 	if err := os.WriteFile(path, []byte(`{"v":1,"registries":{`), 0o600); err != nil {
