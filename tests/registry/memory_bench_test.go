@@ -3,7 +3,9 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +29,8 @@ func BenchmarkMemory(b *testing.B) {
 	}{
 		{"token/bearer/cold", func() string { return fx.TokenHost }, []string{"token", "--scope", "repository:alice/bench:pull", "--no-cache"}},
 		{"token/bearer/warm", func() string { return fx.TokenHost }, []string{"token", "--scope", "repository:alice/bench:pull"}},
+		// %d: a scope never asked before, on a registry already known.
+		{"token/bearer/new-scope", func() string { return fx.TokenHost }, []string{"token", "--scope", "repository:alice/bench-%d:pull"}},
 		{"check/bearer/cold", func() string { return fx.TokenHost }, []string{"check", "--scope", "repository:alice/bench:pull", "--no-cache"}},
 		{"check/bearer/warm", func() string { return fx.TokenHost }, []string{"check", "--scope", "repository:alice/bench:pull"}},
 		{"check/basic/cold", func() string { return fx.BasicHost }, []string{"check", "--no-cache"}},
@@ -37,10 +41,16 @@ func BenchmarkMemory(b *testing.B) {
 			s := newSandbox(b, fx)
 			host := fr.host()
 			s.store(b, host, testUser, fx.Password)
-			run := func() {
+			run := func(i int) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				args := append([]string{bc.args[0], host, "--json"}, bc.args[1:]...)
+				args := []string{bc.args[0], host, "--json"}
+				for _, a := range bc.args[1:] {
+					if strings.Contains(a, "%d") {
+						a = fmt.Sprintf(a, i)
+					}
+					args = append(args, a)
+				}
 				cmd := exec.CommandContext(ctx, bin, args...)
 				cmd.Env = s.env
 				r, err := helperbin.Run(cmd)
@@ -49,11 +59,11 @@ func BenchmarkMemory(b *testing.B) {
 					b.Fatalf("%v: %v, exit %d: %s %s", args, err, r.Code, r.Stdout, r.Stderr)
 				}
 			}
-			run() // learn the challenge and the token
+			run(-1) // learn the challenge and the token
 			fr.take()
 			b.ResetTimer()
-			for range b.N {
-				run()
+			for i := range b.N {
+				run(i)
 			}
 			b.StopTimer()
 			_, _, total := fr.take()
