@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -37,8 +36,10 @@ const (
 
 // ChallengeFile is a ChallengeMemory in a JSON file (see
 // [ParseChallengeFile]), mode 0600, replaced atomically. It holds nothing
-// secret. A file that cannot be read or parsed, or one that others may
-// write, reads as empty and is replaced by the next write. Two processes
+// secret. A file that cannot be read or parsed, or one that someone else
+// may have written (on Unix: not the user's, or it or its directory
+// writable by group or others), reads as empty and is replaced by the next
+// write. Two processes
 // writing at once each replace the file whole: one's entry may be lost,
 // which costs a ping next time, never a wrong answer.
 type ChallengeFile struct {
@@ -115,7 +116,7 @@ func isPrintable(s string) bool {
 // load reads the file; anything wrong with it reads as empty.
 func (f *ChallengeFile) load() map[string]Remembered {
 	fi, err := os.Lstat(f.Path)
-	if err != nil || !fi.Mode().IsRegular() || (runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0) {
+	if err != nil || !trustedFile(f.Path, fi) {
 		// Missing, a link or something else, or writable by others: a
 		// realm from it could steer the credential.
 		return map[string]Remembered{}

@@ -437,6 +437,21 @@ func TestChallengeFile(t *testing.T) {
 	if _, ok := f.Recall("r.test"); ok && runtime.GOOS != "windows" {
 		t.Error("recalled from a file others may write")
 	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Recall("r.test"); !ok {
+		t.Error("not recalled from a private file")
+	}
+	if err := os.Chmod(filepath.Dir(path), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Recall("r.test"); ok && runtime.GOOS != "windows" {
+		t.Error("recalled from a directory others may write")
+	}
+	if err := os.Chmod(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.Forget("r.test"); err != nil {
 		t.Fatal(err)
 	}
