@@ -538,8 +538,6 @@ func unauthorized(err error) bool {
 	return errors.As(err, &se) && se.StatusCode == http.StatusUnauthorized
 }
 
-
-
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
