@@ -50,8 +50,9 @@
 // [Store.UpdateRegistryTokens] keep the tokens that the token and check
 // commands obtained from the registry's own token service (see
 // internal/registryauth) under the reserved key + "/@registry-tokens",
-// encrypted like every entry and updated under the exchange's lock; Put of
-// a new credential and Delete drop them.
+// encrypted like every entry and updated under a lock of their own
+// ([RegistryTokensLockFileName]), so a slow token service never holds up a
+// get's refresh; Put of a new credential and Delete drop them.
 //
 // [Store.DeviceLogin] logs in with the device authorization grant and
 // [Store.ImportRefreshToken] stores a refresh token obtained elsewhere

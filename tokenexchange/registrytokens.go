@@ -59,8 +59,8 @@ func (s *Store) LoadRegistryTokens(ctx context.Context, key helper.Key) (string,
 }
 
 // UpdateRegistryTokens replaces what is kept for the registry key with what
-// update returns for the current content ("" when none), under the
-// exchange's lock, so that concurrent processes neither lose each other's
+// update returns for the current content ("" when none), under a lock of
+// its own (RegistryTokensLockFileName), so that concurrent processes neither lose each other's
 // tokens nor fetch the same one twice: update may fetch a token while the
 // others wait. An answer equal to the current content writes nothing; ""
 // deletes the entry. The content is encrypted like every other entry.
@@ -73,8 +73,8 @@ func (s *Store) UpdateRegistryTokens(ctx context.Context, key helper.Key, update
 	if err != nil {
 		return err
 	}
-	if s.lockPath != "" {
-		if err := os.MkdirAll(filepath.Dir(s.lockPath), 0o700); err != nil {
+	if s.registryTokensLock != "" {
+		if err := os.MkdirAll(filepath.Dir(s.registryTokensLock), 0o700); err != nil {
 			return fmt.Errorf("failed to create the store directory: %v", err)
 		}
 		lctx := ctx
@@ -83,7 +83,7 @@ func (s *Store) UpdateRegistryTokens(ctx context.Context, key helper.Key, update
 			lctx, cancel = context.WithTimeout(ctx, maxRegistryTokensLock)
 			defer cancel()
 		}
-		l, err := filelock.Acquire(lctx, s.lockPath)
+		l, err := filelock.Acquire(lctx, s.registryTokensLock)
 		if err != nil {
 			return fmt.Errorf("failed to lock the registry tokens of %s: %w", key, err)
 		}

@@ -37,6 +37,11 @@ var DefaultScopes = []string{"openid", "offline_access"}
 // and writes of exchanged registries between processes.
 const LockFileName = "tokenexchange.lock"
 
+// RegistryTokensLockFileName is the lock file, in Options.Dir, that
+// serializes the updates of registry tokens (UpdateRegistryTokens), apart
+// from LockFileName so that a slow token service never holds up a get.
+const RegistryTokensLockFileName = "registrytokens.lock"
+
 // program names the command in hints.
 const program = helper.ProgramName
 
@@ -118,6 +123,8 @@ type Options struct {
 type Store struct {
 	inner    helper.Store
 	lockPath string
+	// registryTokensLock serializes the updates of registry tokens.
+	registryTokensLock string
 	now      func() time.Time
 	warn     io.Writer
 	base     *http.Client
@@ -167,6 +174,7 @@ func New(inner helper.Store, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("invalid store directory: %v", err)
 		}
 		s.lockPath = filepath.Join(dir, LockFileName)
+		s.registryTokensLock = filepath.Join(dir, RegistryTokensLockFileName)
 	}
 	s.base = opts.HTTPClient
 	keys := make([]string, 0, len(opts.Registries))
