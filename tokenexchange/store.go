@@ -125,9 +125,9 @@ type Store struct {
 	lockPath string
 	// registryTokensLock serializes the updates of registry tokens.
 	registryTokensLock string
-	now      func() time.Time
-	warn     io.Writer
-	base     *http.Client
+	now                func() time.Time
+	warn               io.Writer
+	base               *http.Client
 
 	// patterns resolves a host to the pattern of its entry; patternSets
 	// holds the pattern entries' settings.
