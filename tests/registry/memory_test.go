@@ -482,3 +482,35 @@ func TestMemoryConcurrent(t *testing.T) {
 	}
 	wantCounts(t, "concurrent tokens", fr, requests, 0, 1)
 }
+
+// TestMemoryIdentityToken: an identity token (a refresh token the token
+// server echoes) is remembered like a password: the second token for a
+// scope sends nothing, a new scope one OAuth2 POST.
+func TestMemoryIdentityToken(t *testing.T) {
+	f := requireFixture(t)
+	rt, err := f.RefreshToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := newCountingFront(t, f, f.TokenHost)
+	host := fr.host()
+	s := newSandbox(t, f)
+	s.store(t, host, "<token>", rt)
+	pull := []string{"--scope", "repository:alice/idt:pull"}
+
+	cold := s.tokenJSON(t, host, pull...)
+	wantCounts(t, "cold", fr, cold.Requests, 2, 1) // ping, POST, confirmation
+	warm := s.tokenJSON(t, host, pull...)
+	if !warm.Cached || warm.Token != cold.Token {
+		t.Errorf("warm: %+v", warm)
+	}
+	wantCounts(t, "warm", fr, warm.Requests, 0, 0)
+	other := s.tokenJSON(t, host, "--scope", "repository:alice/idt:pull,push")
+	if other.Cached || !other.Remembered {
+		t.Errorf("new scope: %+v", other)
+	}
+	wantCounts(t, "new scope", fr, other.Requests, 0, 1)
+	if got := grantedActions(t, other.Token, "alice/idt"); strings.Join(got, ",") != "pull,push" {
+		t.Errorf("new scope's token grants %v", got)
+	}
+}
