@@ -266,3 +266,23 @@ func TestConfigRegistryShowsTheEntry(t *testing.T) {
 		t.Errorf("config --registry ftp://x: exit %d\n%s", code, errOut)
 	}
 }
+
+func TestTokenCommandJSON(t *testing.T) {
+	f := newFakeTokenRegistry(t)
+	store := helpertest.NewMemStore()
+	putCred(t, store, f.host(), helper.IdentityTokenUsername, "refresh-1")
+	code, stdout, stderr := runWith(t, store, nil, "token", f.host(), "--json", "--no-cache", "--scope", "repository:a/b:pull")
+	var out tokenReport
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || code != 0 || stderr != "" {
+		t.Fatalf("exit %d, %v\nstdout: %s\nstderr: %s", code, err, stdout, stderr)
+	}
+	// The fake registry is plain HTTP on loopback: the HTTPS attempt, the
+	// ping, the POST and the confirmation.
+	if out.Token != "access-1" || out.Cached || out.Remembered || out.Requests != 4 || out.ExpiresIn != 300 ||
+		out.Registry != f.host() || len(out.Scopes) != 1 || out.ExpiresAt == "" {
+		t.Errorf("%+v", out)
+	}
+	if strings.Contains(stdout, "refresh-1") {
+		t.Error("the refresh token is in the output")
+	}
+}
