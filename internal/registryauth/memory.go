@@ -309,7 +309,8 @@ func (s *TokenSet) drop(id TokenID, accessToken string) {
 }
 
 // encode returns the value to keep: the tokens still usable at now, at
-// most maxKeptTokens of them (the longest-lived), "" when none are left.
+// most maxKeptTokens of them and maxTokenSet bytes (the longest-lived
+// first), "" when none are left.
 func (s *TokenSet) encode(now time.Time) string {
 	live := slices.DeleteFunc(slices.Clone(s.Tokens), func(t keptToken) bool { return !now.Before(t.UseUntil) })
 	if len(live) == 0 {
@@ -319,11 +320,18 @@ func (s *TokenSet) encode(now time.Time) string {
 	if len(live) > maxKeptTokens {
 		live = live[:maxKeptTokens]
 	}
-	b, err := marshalJSON(TokenSet{V: 1, Tokens: live})
-	if err != nil {
-		return ""
+	for len(live) > 0 {
+		b, err := marshalJSON(TokenSet{V: 1, Tokens: live})
+		if err != nil {
+			return ""
+		}
+		if len(b) <= maxTokenSet {
+			return string(b)
+		}
+		// Huge tokens: keep what ParseTokenSet will read back.
+		live = live[:len(live)-1]
 	}
-	return string(b)
+	return ""
 }
 
 // String describes the set without its tokens.

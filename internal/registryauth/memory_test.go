@@ -374,6 +374,14 @@ func TestTokenSetBounded(t *testing.T) {
 	if again.find(TokenID{Binding: "b", Scopes: "0"}, now) != nil || again.find(TokenID{Binding: "b", Scopes: fmt.Sprint(maxKeptTokens + 9)}, now) == nil {
 		t.Error("the shortest-lived should go first")
 	}
+	// Huge tokens: what is written can be read back.
+	big := ParseTokenSet("")
+	for i := range 20 {
+		big.put(TokenID{Binding: "b", Scopes: fmt.Sprint(i)}, &Token{AccessToken: strings.Repeat("t", 100<<10), IssuedAt: now, lifetime: time.Hour}, now)
+	}
+	if v := big.encode(now); len(v) > maxTokenSet || len(ParseTokenSet(v).Tokens) == 0 {
+		t.Errorf("%d bytes written, %d tokens read back", len(v), len(ParseTokenSet(v).Tokens))
+	}
 	// Expired tokens are not written back.
 	if v := set.encode(now.Add(1000 * time.Hour)); v != "" {
 		t.Errorf("expired tokens kept: %.80s", v)
