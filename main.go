@@ -132,7 +132,7 @@ func openStore(ctx context.Context, cfg *config.Config, env *cli.Env) (*cli.Open
 	if err != nil {
 		return nil, err
 	}
-	b.Store, b.Exchange = te, te
+	b.Store, b.Exchange, b.RegistryTokens = te, te, te
 	b.Description += " (" + why + ")"
 	if regs := te.Registries(); len(regs) > 0 {
 		b.Description += "; token exchange for " + strings.Join(regs, ", ")

@@ -46,6 +46,14 @@
 // document names a revocation endpoint; if that fails the credential is
 // gone all the same, and a warning says the grant lives on at the provider.
 //
+// For every registry, configured or not, [Store.LoadRegistryTokens] and
+// [Store.UpdateRegistryTokens] keep the tokens that the token and check
+// commands obtained from the registry's own token service (see
+// internal/registryauth) under the reserved key + "/@registry-tokens",
+// encrypted like every entry and updated under a lock of their own
+// ([RegistryTokensLockFileName]), so a slow token service never holds up a
+// get's refresh; Put of a new credential and Delete drop them.
+//
 // [Store.DeviceLogin] logs in with the device authorization grant and
 // [Store.ImportRefreshToken] stores a refresh token obtained elsewhere
 // after trading it once; the CLI's login command reaches both through a

@@ -37,6 +37,11 @@ var DefaultScopes = []string{"openid", "offline_access"}
 // and writes of exchanged registries between processes.
 const LockFileName = "tokenexchange.lock"
 
+// RegistryTokensLockFileName is the lock file, in Options.Dir, that
+// serializes the updates of registry tokens (UpdateRegistryTokens), apart
+// from LockFileName so that a slow token service never holds up a get.
+const RegistryTokensLockFileName = "registrytokens.lock"
+
 // program names the command in hints.
 const program = helper.ProgramName
 
@@ -118,9 +123,11 @@ type Options struct {
 type Store struct {
 	inner    helper.Store
 	lockPath string
-	now      func() time.Time
-	warn     io.Writer
-	base     *http.Client
+	// registryTokensLock serializes the updates of registry tokens.
+	registryTokensLock string
+	now                func() time.Time
+	warn               io.Writer
+	base               *http.Client
 
 	// patterns resolves a host to the pattern of its entry; patternSets
 	// holds the pattern entries' settings.
@@ -158,15 +165,16 @@ func New(inner helper.Store, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if len(opts.Registries) > 0 {
-		if opts.Dir == "" {
-			return nil, errors.New("tokenexchange: no directory for the lock file")
-		}
+	if len(opts.Registries) > 0 && opts.Dir == "" {
+		return nil, errors.New("tokenexchange: no directory for the lock file")
+	}
+	if opts.Dir != "" {
 		dir, err := filepath.Abs(opts.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("invalid store directory: %v", err)
 		}
 		s.lockPath = filepath.Join(dir, LockFileName)
+		s.registryTokensLock = filepath.Join(dir, RegistryTokensLockFileName)
 	}
 	s.base = opts.HTTPClient
 	keys := make([]string, 0, len(opts.Registries))
@@ -547,7 +555,11 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 	}
 	r := s.lookup(key)
 	if r == nil {
-		return s.inner.Put(ctx, key, c)
+		if err := s.inner.Put(ctx, key, c); err != nil {
+			return err
+		}
+		s.dropRegistryTokens(ctx, key)
+		return nil
 	}
 	if r.workload() {
 		return s.workloadPut(ctx, r, c)
@@ -572,6 +584,7 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 	if err := s.inner.Put(ctx, key, c); err != nil {
 		return err
 	}
+	s.dropRegistryTokens(ctx, key)
 	return s.dropCache(ctx, r)
 }
 
@@ -587,7 +600,11 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 	}
 	r := s.lookup(key)
 	if r == nil {
-		return s.inner.Delete(ctx, key)
+		err := s.inner.Delete(ctx, key)
+		if err == nil || errors.Is(err, helper.ErrNotFound) {
+			s.dropRegistryTokens(ctx, key)
+		}
+		return err
 	}
 	if r.workload() {
 		return s.workloadDelete(ctx, r)
@@ -602,6 +619,7 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 		refreshToken = c.Secret
 	}
 	err = s.inner.Delete(ctx, key)
+	s.dropRegistryTokens(ctx, key)
 	cerr := s.inner.Delete(ctx, r.cacheKey)
 	switch {
 	case cerr != nil && !errors.Is(cerr, helper.ErrNotFound):

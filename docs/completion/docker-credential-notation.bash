@@ -115,7 +115,7 @@ _docker_credential_notation() {
 			;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--insecure --timeout --scope --help -h' -- "$cur"))
+			COMPREPLY=($(compgen -W '--insecure --timeout --no-cache --json --scope --help -h' -- "$cur"))
 		fi
 		;;
 	check)
@@ -128,7 +128,7 @@ _docker_credential_notation() {
 			;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--insecure --timeout --scope --json --help -h' -- "$cur"))
+			COMPREPLY=($(compgen -W '--insecure --timeout --no-cache --json --scope --help -h' -- "$cur"))
 		fi
 		;;
 	configure)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/internal/config"
+	"github.com/notaryproject/docker-credential-notation/internal/registryauth"
 )
 
 // Name is the program's name, as clients call it.
@@ -68,6 +69,9 @@ type Opened struct {
 	// HasPrefix reports whether a stored key starts with prefix; nil means
 	// Store.List answers it.
 	HasPrefix func(ctx context.Context, prefix string) (bool, error)
+	// RegistryTokens keeps, encrypted in the store, the tokens that token
+	// and check obtained from registries' token services; nil keeps none.
+	RegistryTokens registryauth.Vault
 }
 
 // Exchange is what the token exchange (tokenexchange.Store, composed by

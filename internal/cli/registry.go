@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,6 +36,8 @@ func registryFlags(withScope bool) []ucli.Flag {
 	fs := []ucli.Flag{
 		&ucli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to this registry (never disables certificate checks; loopback hosts are always allowed; also " + EnvInsecureRegistries + ")"},
 		&ucli.DurationFlag{Name: "timeout", Usage: "bound each request (also " + config.EnvHTTPTimeout + ")", Value: registryauth.DefaultTimeout},
+		&ucli.BoolFlag{Name: "no-cache", Usage: "ignore the remembered challenge and tokens and ask the registry and its token server afresh (what they answer replaces the memory)"},
+		&ucli.BoolFlag{Name: "json", Usage: "print JSON, with how the answer was obtained (cached, requests)"},
 	}
 	if withScope {
 		fs = append(fs, &ucli.StringSliceFlag{Name: "scope", Usage: "a scope to request, such as repository:NAME:pull or repository:NAME:pull,push; repeatable"})
@@ -46,11 +49,11 @@ func tokenCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:            "token",
 		Usage:           "print a registry access token obtained with the stored credential (for scripts and curl)",
-		UsageText:       Name + " token <registry> [--scope repository:NAME:pull[,push]]... [--insecure] [--timeout 5s]",
+		UsageText:       Name + " token <registry> [--scope repository:NAME:pull[,push]]... [--json] [--no-cache] [--insecure] [--timeout 5s]",
 		Flags:           registryFlags(true),
 		SkipFlagParsing: true,
 		Action: func(c *ucli.Context) error {
-			a, err := parseRegistryArgs(c, false)
+			a, err := parseRegistryArgs(c)
 			if err != nil || a.help {
 				return err
 			}
@@ -63,11 +66,11 @@ func checkCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:            "check",
 		Usage:           "report whether the stored credential authenticates to a registry, with the scheme, realm and service it asks for",
-		UsageText:       Name + " check <registry> [--json] [--scope repository:NAME:pull]... [--insecure] [--timeout 5s]",
-		Flags:           append(registryFlags(true), &ucli.BoolFlag{Name: "json", Usage: "print JSON"}),
+		UsageText:       Name + " check <registry> [--json] [--scope repository:NAME:pull]... [--no-cache] [--insecure] [--timeout 5s]",
+		Flags:           registryFlags(true),
 		SkipFlagParsing: true,
 		Action: func(c *ucli.Context) error {
-			a, err := parseRegistryArgs(c, true)
+			a, err := parseRegistryArgs(c)
 			if err != nil || a.help {
 				return err
 			}
@@ -84,13 +87,14 @@ type registryArgs struct {
 	timeout    time.Duration
 	timeoutSet bool
 	json       bool
+	noCache    bool
 	help       bool
 }
 
 // parseRegistryArgs parses the command's arguments, taking options both
 // before and after the registry (`token <registry> --scope …`), which
 // urfave/cli does not.
-func parseRegistryArgs(c *ucli.Context, withJSON bool) (registryArgs, error) {
+func parseRegistryArgs(c *ucli.Context) (registryArgs, error) {
 	var a registryArgs
 	fs := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -110,9 +114,8 @@ func parseRegistryArgs(c *ucli.Context, withJSON bool) (registryArgs, error) {
 		a.timeout, a.timeoutSet = d, true
 		return nil
 	})
-	if withJSON {
-		fs.BoolVar(&a.json, "json", false, "")
-	}
+	fs.BoolVar(&a.json, "json", false, "")
+	fs.BoolVar(&a.noCache, "no-cache", false, "")
 	fs.BoolVar(&a.help, "help", false, "")
 	fs.BoolVar(&a.help, "h", false, "")
 
@@ -154,7 +157,7 @@ type registrySession struct {
 	timeout   time.Duration
 }
 
-func openRegistry(ctx context.Context, env *Env, a registryArgs) (*registrySession, error) {
+func openRegistry(ctx context.Context, env *Env, a registryArgs, unconfirmed bool) (*registrySession, error) {
 	ep, err := registryauth.ParseRegistry(a.registry)
 	if err != nil {
 		return nil, err
@@ -201,8 +204,33 @@ func openRegistry(ctx context.Context, env *Env, a registryArgs) (*registrySessi
 	if s.timeout == 0 {
 		s.timeout = registryauth.DefaultTimeout
 	}
+	opts.Challenges, opts.Tokens = memories(env, store, opts.Logf)
+	opts.Refresh = a.noCache
+	// token hands the token to its caller, who presents it: confirming it
+	// first would cost a request per run.
+	opts.Unconfirmed = unconfirmed
 	s.client = registryauth.New(opts, env.Getenv)
 	return s, nil
+}
+
+// memories are what token and check remember between runs: the
+// challenges, in a file of the user's cache directory (nothing secret),
+// and the tokens, encrypted in the store. Either is nil when it cannot be
+// kept.
+func memories(env *Env, store *Opened, logf func(string, ...any)) (registryauth.ChallengeMemory, registryauth.TokenMemory) {
+	var (
+		ch  registryauth.ChallengeMemory
+		tok registryauth.TokenMemory
+	)
+	if dir, err := config.CacheDir(env.Getenv); err == nil {
+		ch = &registryauth.ChallengeFile{Path: filepath.Join(dir, registryauth.ChallengeFileName)}
+	} else if logf != nil {
+		logf("no challenge memory: %v", err)
+	}
+	if store.RegistryTokens != nil {
+		tok = &registryauth.StoreTokens{Vault: store.RegistryTokens, Logf: logf}
+	}
+	return ch, tok
 }
 
 // insecureHosts lists the hosts that may be reached over plain HTTP: those
@@ -264,7 +292,7 @@ func (s *registrySession) explain(err error) error {
 }
 
 func runToken(ctx context.Context, env *Env, a registryArgs) error {
-	s, err := openRegistry(ctx, env, a)
+	s, err := openRegistry(ctx, env, a, true)
 	if err != nil {
 		return err
 	}
@@ -287,8 +315,38 @@ func runToken(ctx context.Context, env *Env, a registryArgs) error {
 		return helper.WithHint(fmt.Errorf("failed to get a token for %s: the registry uses %s authentication, which has no token", s.endpoint.Key, r.Scheme),
 			"send the stored user name and password instead")
 	}
-	_, err = fmt.Fprintln(env.Stdout, r.Token.AccessToken)
-	return err
+	if !a.json {
+		_, err = fmt.Fprintln(env.Stdout, r.Token.AccessToken)
+		return err
+	}
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(tokenReport{
+		Registry:   s.endpoint.Host,
+		Token:      r.Token.AccessToken,
+		Scopes:     r.Scopes,
+		ExpiresIn:  int64(r.Token.ExpiresIn / time.Second),
+		ExpiresAt:  r.Token.Expiry().UTC().Format(time.RFC3339),
+		Cached:     r.Cached,
+		Remembered: r.Remembered,
+		Requests:   r.Requests,
+	})
+}
+
+// tokenReport is token --json's output.
+type tokenReport struct {
+	Registry  string   `json:"registry"`
+	Token     string   `json:"token"`
+	Scopes    []string `json:"scopes,omitempty"`
+	ExpiresIn int64    `json:"expiresIn"`
+	ExpiresAt string   `json:"expiresAt"`
+	// Cached is set when the token was remembered from an earlier run.
+	Cached bool `json:"cached"`
+	// Remembered is set when the registry's challenge was remembered, so
+	// /v2/ was not pinged.
+	Remembered bool `json:"challengeRemembered"`
+	// Requests is the number of HTTP requests this run sent.
+	Requests int `json:"requests"`
 }
 
 // checkReport is check's output; its JSON form is for scripts.
@@ -308,6 +366,12 @@ type checkReport struct {
 	ExpiresIn     int64    `json:"expiresIn,omitempty"`
 	ExpiresAt     string   `json:"expiresAt,omitempty"`
 	Authenticated bool     `json:"authenticated"`
+	// Cached, Remembered and Requests say how the answer was obtained: a
+	// token remembered from an earlier run, a challenge remembered (no
+	// ping), and how many HTTP requests this run sent.
+	Cached     bool `json:"cached"`
+	Remembered bool `json:"challengeRemembered"`
+	Requests   int  `json:"requests"`
 	// Failure classifies a failure: rejected, no-credential, insecure,
 	// unsupported, timeout, unreachable or error.
 	Failure string `json:"failure,omitempty"`
@@ -315,7 +379,7 @@ type checkReport struct {
 }
 
 func runCheck(ctx context.Context, env *Env, a registryArgs) error {
-	s, err := openRegistry(ctx, env, a)
+	s, err := openRegistry(ctx, env, a, false)
 	if err != nil {
 		return err
 	}
@@ -342,6 +406,7 @@ func runCheck(ctx context.Context, env *Env, a registryArgs) error {
 		rep.ExpiresAt = r.Token.Expiry().UTC().Format(time.RFC3339)
 	}
 	rep.Authenticated = r.Authenticated || r.Anonymous
+	rep.Cached, rep.Remembered, rep.Requests = r.Cached, r.Remembered, r.Requests
 
 	var err2 error
 	switch {
@@ -414,6 +479,16 @@ func printCheck(w io.Writer, rep checkReport) error {
 		line("credential", fmt.Sprintf("%s for user %q, stored under %s", rep.Credential, rep.Username, rep.Key))
 	}
 	line("method", rep.Method)
+	how := fmt.Sprint(rep.Requests)
+	switch {
+	case rep.Remembered && rep.Cached:
+		how += " (remembered challenge and token)"
+	case rep.Remembered:
+		how += " (remembered challenge)"
+	case rep.Cached:
+		how += " (remembered token)"
+	}
+	line("requests", how)
 	if rep.ExpiresAt != "" {
 		line("token", fmt.Sprintf("granted, expires in %s (at %s)", time.Duration(rep.ExpiresIn)*time.Second, rep.ExpiresAt))
 	}

@@ -195,7 +195,6 @@ func TestRegistryCommandErrors(t *testing.T) {
 		{name: "unknown flag", args: []string{"token", "a", "--bogus"}, want: "flag provided but not defined: -bogus"},
 		{name: "bad timeout", args: []string{"token", "a", "--timeout", "soon"}, want: `invalid timeout "soon"`},
 		{name: "bad scope", args: []string{"token", "a", "--scope", "a b"}, want: `invalid scope "a b"`},
-		{name: "json on token", args: []string{"token", "a", "--json"}, want: "flag provided but not defined: -json"},
 		{name: "repository path", args: []string{"check", "registry.example.com/ns/repo"}, want: "without a repository path"},
 		{name: "bad timeout variable", vars: map[string]string{config.EnvHTTPTimeout: "-1s"}, args: []string{"check", "registry.example.com"}, want: "invalid " + config.EnvHTTPTimeout},
 		{name: "relative certs.d", vars: map[string]string{config.EnvCertsDirs: "certs.d"}, args: []string{"check", "registry.example.com"}, want: "must be an absolute path"},
@@ -265,5 +264,25 @@ func TestConfigRegistryShowsTheEntry(t *testing.T) {
 	}
 	if code, _, errOut := runWith(t, helpertest.NewMemStore(), map[string]string{config.EnvConfig: cfgPath}, "config", "--registry", "ftp://x"); code != 1 || !strings.Contains(errOut, "invalid --registry") {
 		t.Errorf("config --registry ftp://x: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestTokenCommandJSON(t *testing.T) {
+	f := newFakeTokenRegistry(t)
+	store := helpertest.NewMemStore()
+	putCred(t, store, f.host(), helper.IdentityTokenUsername, "refresh-1")
+	code, stdout, stderr := runWith(t, store, nil, "token", f.host(), "--json", "--no-cache", "--scope", "repository:a/b:pull")
+	var out tokenReport
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || code != 0 || stderr != "" {
+		t.Fatalf("exit %d, %v\nstdout: %s\nstderr: %s", code, err, stdout, stderr)
+	}
+	// The fake registry is plain HTTP on loopback: the HTTPS attempt, the
+	// ping, the POST and the confirmation.
+	if out.Token != "access-1" || out.Cached || out.Remembered || out.Requests != 4 || out.ExpiresIn != 300 ||
+		out.Registry != f.host() || len(out.Scopes) != 1 || out.ExpiresAt == "" {
+		t.Errorf("%+v", out)
+	}
+	if strings.Contains(stdout, "refresh-1") {
+		t.Error("the refresh token is in the output")
 	}
 }

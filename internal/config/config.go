@@ -298,6 +298,17 @@ func DefaultDir(getenv func(string) string) (string, error) {
 	return filepath.Join(base, AppDirName), nil
 }
 
+// CacheDir returns the helper's directory under the user's cache
+// directory (os.UserCacheDir's rules, through getenv): what it keeps there
+// is never secret and may be deleted at any time.
+func CacheDir(getenv func(string) string) (string, error) {
+	base, err := userdir.CacheDir(getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(base, AppDirName), nil
+}
+
 // hinted is an error with one line that tells the user what to do, which
 // helper.Hint finds (this package does not import helper).
 type hinted struct {

@@ -85,8 +85,8 @@ var rules = []rule{
 	},
 	{
 		dir:           "internal/registryauth",
-		why:           "the registry authentication flow takes a credential, not a store: it depends on helper and the shared HTTP policy and scrubber only",
-		moduleAllowed: []string{"helper", "internal/httppolicy", "internal/scrub"},
+		why:           "the registry authentication flow takes a credential, not a store: it depends on helper and the shared HTTP policy, scrubber and atomic-write leaves only",
+		moduleAllowed: []string{"helper", "internal/httppolicy", "internal/scrub", "internal/atomicfile"},
 	},
 	{
 		dir:           "internal/config",

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
@@ -65,6 +66,20 @@ type Options struct {
 	// output. Secrets never appear in it.
 	Logf func(format string, args ...any)
 
+	// Challenges remembers each registry's challenge between runs, so
+	// that Authenticate skips the ping. Nil remembers nothing.
+	Challenges ChallengeMemory
+	// Tokens keeps the tokens of token services between runs. Nil keeps
+	// none.
+	Tokens TokenMemory
+	// Refresh ignores what Challenges and Tokens remember: the full flow
+	// runs, and what it learns replaces what they hold (--no-cache).
+	Refresh bool
+	// Unconfirmed returns a token obtained with a remembered challenge
+	// without presenting it to /v2/ first (the token command: its caller
+	// presents it). Off, Authenticate always confirms.
+	Unconfirmed bool
+
 	// dialContext replaces the dialer, so that tests can serve any host
 	// name from a local listener.
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -76,6 +91,8 @@ type Client struct {
 	timeout time.Duration
 	policy  httppolicy.Policy
 	http    *http.Client
+	// requests counts the requests sent.
+	requests atomic.Int64
 }
 
 // New returns a Client. getenv supplies the default certs.d roots when
@@ -164,6 +181,7 @@ const (
 	MethodOAuthRefresh  = "OAuth2 POST, refresh_token grant"
 	MethodOAuthPassword = "OAuth2 POST, password grant"
 	MethodTokenGET      = "token GET with Basic credentials"
+	MethodRemembered    = "a token remembered from an earlier request"
 )
 
 // Result is what the flow found and did. Fields are filled as far as the
@@ -190,6 +208,13 @@ type Result struct {
 	// Authenticated is set once the registry accepted the credential (for
 	// Basic) or the token (for Bearer) on /v2/.
 	Authenticated bool
+	// Remembered is set when the challenge came from Options.Challenges,
+	// without a ping.
+	Remembered bool
+	// Cached is set when the token came from Options.Tokens.
+	Cached bool
+	// Requests is the number of HTTP requests the call sent.
+	Requests int
 }
 
 // ErrRejected is matched (errors.Is) by the error for a credential that
@@ -251,7 +276,31 @@ func (e *StatusError) Error() string {
 // got, also on error.
 //
 // Reference: https://github.com/notaryproject/notation/blob/main/specs/registry-auth.md
-func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *helper.Credentials, scopes []string) (*Result, error) {
+//
+// With Options.Challenges, a registry whose challenge is remembered is not
+// pinged: Basic sends the credential on /v2/ at once, Bearer asks the
+// remembered realm for a token at once (or takes one from Options.Tokens)
+// and confirms it, unless Options.Unconfirmed. A 401 there, or a token
+// request that fails other than by a timeout, forgets the challenge (and a
+// refused token) and runs the full flow, once.
+func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *helper.Credentials, scopes []string) (r *Result, err error) {
+	before := c.requests.Load()
+	defer func() { r.Requests = int(c.requests.Load() - before) }()
+	if cred != nil && c.opts.Challenges != nil && !c.opts.Refresh {
+		if mem, ok := c.opts.Challenges.Recall(registry.Host); ok {
+			r, err, stale := c.remembered(ctx, registry, *cred, scopes, mem)
+			if !stale {
+				return r, err
+			}
+			c.logf("the remembered %s challenge of %s is stale (%v); asking /v2/ again", mem.Scheme, registry.Host, err)
+			c.forgetChallenge(registry.Host)
+		}
+	}
+	return c.authenticate(ctx, registry, cred, scopes)
+}
+
+// authenticate is the full flow.
+func (c *Client) authenticate(ctx context.Context, registry Endpoint, cred *helper.Credentials, scopes []string) (*Result, error) {
 	r := &Result{Registry: registry.Host, Scopes: append([]string(nil), scopes...)}
 	if registry.Scheme == "http" && cred != nil {
 		// Refuse before any request: the credential could not be used.
@@ -270,6 +319,7 @@ func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *help
 		r.Scheme = ""
 		r.Method = MethodNone
 		c.logf("%s needs no authentication", registry.Host)
+		c.forgetChallenge(registry.Host)
 		return r, nil
 	case http.StatusUnauthorized:
 	default:
@@ -306,6 +356,13 @@ func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *help
 		}
 		return r, fmt.Errorf("%w: the registry asks for %s; only Basic and Bearer are supported", ErrUnsupported, strings.Join(names, ", "))
 	}
+	learned := Remembered{Scheme: r.Scheme, Realm: r.Realm, Service: r.Service, URL: ping.Scheme}
+	if c.opts.Challenges != nil {
+		if old, ok := c.opts.Challenges.Recall(registry.Host); ok && old.same(Remembered{Scheme: learned.Scheme, Realm: learned.Realm, Service: learned.Service, URL: learned.URL, TokenGET: old.TokenGET}) {
+			learned.TokenGET = old.TokenGET
+		}
+	}
+	defer func() { c.rememberChallenge(registry.Host, learned) }()
 	if cred == nil {
 		return r, nil
 	}
@@ -333,17 +390,152 @@ func (c *Client) Authenticate(ctx context.Context, registry Endpoint, cred *help
 	if err != nil {
 		return r, err
 	}
-	tok, method, err := c.fetchToken(ctx, realm, r.Service, r.Scopes, *cred)
-	r.Method = method
+	id := newTokenID(registry, *cred, r.Realm, r.Service, r.Scopes)
+	tok, err := c.obtainToken(ctx, r, realm, id, *cred, !c.opts.Refresh, false)
 	if err != nil {
 		return r, err
 	}
-	r.Token = tok
-	if err := c.confirm(ctx, ping, func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+tok.AccessToken) }, cred, true); err != nil {
+	if !r.Cached {
+		// Next time, no OAuth2 POST that this token server refuses.
+		learned.TokenGET = r.Method == MethodTokenGET
+	}
+	err = c.confirmToken(ctx, ping, tok, cred)
+	if err != nil && r.Cached && unauthorized(err) {
+		// The remembered token was refused (the token server's key
+		// rotated, or the token was revoked): once more, with a new one.
+		c.logf("the registry refused the remembered token; asking the token server again")
+		c.forgetToken(ctx, id, tok)
+		if tok, err = c.obtainToken(ctx, r, realm, id, *cred, false, false); err != nil {
+			return r, err
+		}
+		err = c.confirmToken(ctx, ping, tok, cred)
+	}
+	if err != nil {
 		return r, err
 	}
 	r.Authenticated = true
 	return r, nil
+}
+
+// remembered runs the flow with a remembered challenge, without a ping.
+// stale reports a failure that the full flow may not have: a 401, a
+// failed token request (other than a timeout), a remembered challenge the
+// rules now refuse.
+func (c *Client) remembered(ctx context.Context, registry Endpoint, cred helper.Credentials, scopes []string, mem Remembered) (r *Result, err error, stale bool) {
+	r = &Result{Registry: registry.Host, Scopes: append([]string(nil), scopes...), Remembered: true, Scheme: mem.Scheme, Realm: mem.Realm, Service: mem.Service}
+	if registry.Scheme != "" && registry.Scheme != mem.URL {
+		return r, fmt.Errorf("it was learned over %s", mem.URL), true
+	}
+	ping := &url.URL{Scheme: mem.URL, Host: registry.Host, Path: "/v2/"}
+	r.PingURL = ping.String()
+	if err := c.policy.CheckURL(ping, "registry"); err != nil {
+		return r, err, true
+	}
+	c.logf("%s: using the remembered %s challenge", registry.Host, mem.Scheme)
+	switch mem.Scheme {
+	case SchemeBasic:
+		if cred.Username == helper.IdentityTokenUsername || strings.Contains(cred.Username, ":") {
+			// The full flow says why this cannot work.
+			return r, errors.New("the credential cannot answer it"), true
+		}
+		r.Method = MethodBasic
+		err := c.confirm(ctx, ping, func(req *http.Request) { req.SetBasicAuth(cred.Username, cred.Secret) }, &cred, false)
+		if err != nil {
+			return r, err, unauthorized(err)
+		}
+		r.Authenticated = true
+		return r, nil, false
+	case SchemeBearer:
+		realm, err := c.checkRealm(mem.Realm, ping)
+		if err != nil {
+			return r, err, true
+		}
+		id := newTokenID(registry, cred, mem.Realm, mem.Service, r.Scopes)
+		tok, err := c.obtainToken(ctx, r, realm, id, cred, true, mem.TokenGET)
+		if err != nil {
+			// The realm may have moved (a 404, a host that is gone) or
+			// the credential changed (a 401): the registry's challenge
+			// says. Not after a timeout, which would only double the wait.
+			return r, err, ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded)
+		}
+		if c.opts.Unconfirmed {
+			return r, nil, false
+		}
+		if err := c.confirmToken(ctx, ping, tok, &cred); err != nil {
+			if unauthorized(err) && r.Cached {
+				c.forgetToken(ctx, id, tok)
+			}
+			return r, err, unauthorized(err)
+		}
+		r.Authenticated = true
+		return r, nil, false
+	}
+	return r, fmt.Errorf("unknown scheme %q", mem.Scheme), true
+}
+
+// obtainToken gets a token for id from the realm, or from Options.Tokens
+// when reuse, and fills r's Token, Method and Cached.
+func (c *Client) obtainToken(ctx context.Context, r *Result, realm *url.URL, id TokenID, cred helper.Credentials, reuse, getOnly bool) (*Token, error) {
+	var method string
+	fetch := func(ctx context.Context) (*Token, error) {
+		tok, m, err := c.fetchToken(ctx, realm, r.Service, r.Scopes, cred, getOnly)
+		method = m
+		return tok, err
+	}
+	var (
+		tok    *Token
+		cached bool
+		err    error
+	)
+	if c.opts.Tokens == nil {
+		tok, err = fetch(ctx)
+	} else {
+		tok, cached, err = c.opts.Tokens.Obtain(ctx, id, reuse, fetch)
+	}
+	r.Token, r.Cached, r.Method = tok, cached, method
+	if cached {
+		r.Method = MethodRemembered
+		c.logf("using the remembered token for %q (%v)", id.Scopes, tok)
+	}
+	return tok, err
+}
+
+// confirmToken presents tok on /v2/.
+func (c *Client) confirmToken(ctx context.Context, ping *url.URL, tok *Token, cred *helper.Credentials) error {
+	return c.confirm(ctx, ping, func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+tok.AccessToken) }, cred, true)
+}
+
+func (c *Client) rememberChallenge(host string, r Remembered) {
+	if c.opts.Challenges == nil {
+		return
+	}
+	if err := c.opts.Challenges.Remember(host, r); err != nil {
+		c.logf("failed to remember the challenge of %s: %v", host, err)
+	}
+}
+
+func (c *Client) forgetChallenge(host string) {
+	if c.opts.Challenges == nil {
+		return
+	}
+	if err := c.opts.Challenges.Forget(host); err != nil {
+		c.logf("failed to forget the challenge of %s: %v", host, err)
+	}
+}
+
+func (c *Client) forgetToken(ctx context.Context, id TokenID, tok *Token) {
+	if c.opts.Tokens == nil {
+		return
+	}
+	if err := c.opts.Tokens.Forget(ctx, id, tok.AccessToken); err != nil {
+		c.logf("failed to forget the refused token: %v", err)
+	}
+}
+
+// unauthorized reports whether err is a server's 401.
+func unauthorized(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.StatusCode == http.StatusUnauthorized
 }
 
 func contains(list []string, s string) bool {
@@ -435,6 +627,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body io.Re
 		set(req)
 	}
 	start := time.Now()
+	c.requests.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.logf("%s %s: %v", method, redactURL(u), err)

@@ -24,9 +24,17 @@
 // resend a form holding a secret is refused; every request has a timeout
 // and every response body is read to a bound.
 //
-// The package depends on helper alone from this module, and never on a
-// store: the caller looks the credential up, and writes back a rotated
-// refresh token (Result.Token.RefreshToken) if it wants to keep it.
+// Memory between runs (Options.Challenges, Options.Tokens): each
+// registry's challenge, in a non-secret file ([ChallengeFile]), and the
+// token services' tokens, encrypted in a [Vault] ([StoreTokens]), so that
+// a known Basic registry gets one request, a known Bearer registry no
+// ping, and a token is reused while it has life left (see memory.go). A
+// 401 on the remembered path forgets and runs the full flow once.
+//
+// The package depends on helper and the shared leaves alone from this
+// module, and never on a store: the caller looks the credential up, hands
+// in the vault, and writes back a rotated refresh token
+// (Result.Token.RefreshToken) if it wants to keep it.
 //
 // References:
 //   - https://github.com/notaryproject/notation/blob/main/specs/registry-auth.md

@@ -107,3 +107,78 @@ func FuzzDecodeTokenResponse(f *testing.F) {
 		_ = tok.String()
 	})
 }
+
+// FuzzParseChallengeFile checks that the challenge memory's parser never
+// panics, keeps only entries that could have been remembered, stays within
+// its bounds, and reads back what it would write.
+func FuzzParseChallengeFile(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"registries":{"r.test:5000":{"scheme":"Bearer","realm":"https://a.test/token","service":"s","url":"https","learned":"2026-01-01T00:00:00Z"}}}`,
+		`{"v":1,"registries":{"r.test":{"scheme":"Basic","realm":"Registry Realm","url":"http","tokenGET":true,"learned":"2026-01-01T00:00:00Z"}}}`,
+		`{"v":1,"registries":{"a/b":{"scheme":"Basic","url":"https"},"c":{"scheme":"Negotiate","url":"https"}}}`,
+		`{"v":2,"registries":{}}`,
+		`{"v":1,"registries":{"r":{"scheme":"Bearer","url":"https"}}} trailing`,
+		`{"v":1,"registries":{"r":{"scheme":"Bearer","realm":"x","url":"https","extra":1}}}`,
+		``, `null`, `[]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseChallengeFile(b)
+		if err != nil {
+			if m != nil {
+				t.Fatalf("entries with an error: %v", err)
+			}
+			return
+		}
+		if len(m) > maxRemembered {
+			t.Fatalf("%d entries", len(m))
+		}
+		for host, r := range m {
+			if !validRemembered(host, r) {
+				t.Fatalf("kept an invalid entry %q: %+v", host, r)
+			}
+		}
+		out, err := marshalJSON(challengeFile{V: 1, Registries: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseChallengeFile(out)
+		if err != nil || len(again) != len(m) {
+			t.Fatalf("read back %d entries, %v; wrote %d", len(again), err, len(m))
+		}
+		for host, r := range m {
+			if a, ok := again[host]; !ok || !a.same(r) || !a.Learned.Equal(r.Learned) {
+				t.Fatalf("%q read back as %+v, wrote %+v", host, a, r)
+			}
+		}
+	})
+}
+
+// FuzzParseTokenSet checks that the token memory's parser never panics,
+// keeps only usable, bounded entries, and that an entry it keeps is handed
+// out only for its own binding and scopes, and never after UseUntil.
+func FuzzParseTokenSet(f *testing.F) {
+	f.Add(`{"v":1,"tokens":[{"binding":"b","scopes":"s","token":"t","issuedAt":"2026-01-01T00:00:00Z","expiry":"2026-01-01T00:15:00Z","useUntil":"2026-01-01T00:14:00Z"}]}`)
+	f.Add(`{"v":1,"tokens":[{"binding":"b","scopes":"s","token":"t t","issuedAt":"2026-01-01T00:00:00Z","expiry":"2025-01-01T00:15:00Z","useUntil":"2027-01-01T00:14:00Z"}]}`)
+	f.Add(`{"v":1,"tokens":null}`)
+	f.Add(`{`)
+	f.Fuzz(func(t *testing.T, v string) {
+		set := ParseTokenSet(v)
+		if set.V != 1 || len(set.Tokens) > maxKeptTokens {
+			t.Fatalf("%+v", set)
+		}
+		for _, k := range set.Tokens {
+			if k.Token == "" || !isVisibleASCII(k.Token) || k.UseUntil.After(k.Expiry) || k.Expiry.Before(k.IssuedAt) {
+				t.Fatalf("kept %+v", k)
+			}
+			id := TokenID{Binding: k.Binding, Scopes: k.Scopes}
+			if set.find(id, k.UseUntil) != nil {
+				t.Fatal("handed out at UseUntil")
+			}
+			if set.find(TokenID{Binding: k.Binding + "x", Scopes: k.Scopes}, k.IssuedAt) != nil {
+				t.Fatal("handed out for another binding")
+			}
+		}
+	})
+}

@@ -41,6 +41,11 @@ type Token struct {
 	IssuedAt time.Time
 	// Scope is the granted scope, when the server says (OAuth2 responses).
 	Scope string
+
+	// lifetime is the lifetime the server stated, not raised to
+	// MinTokenLifetime (60 s when it stated none): the token memory keeps
+	// a token no longer than its server said it lives.
+	lifetime time.Duration
 }
 
 // Expiry is when the token stops being valid: IssuedAt plus ExpiresIn.
@@ -112,11 +117,11 @@ func DecodeTokenResponse(body []byte, now time.Time) (*Token, error) {
 	if t.RefreshToken != "" && !isVisibleASCII(t.RefreshToken) {
 		return nil, errors.New("invalid token response: the refresh token has characters other than visible ASCII")
 	}
-	exp, err := parseExpiresIn(r.ExpiresIn)
+	exp, stated, err := parseExpiresIn(r.ExpiresIn)
 	if err != nil {
 		return nil, err
 	}
-	t.ExpiresIn = exp
+	t.ExpiresIn, t.lifetime = exp, stated
 	if r.IssuedAt != "" {
 		at, err := time.Parse(time.RFC3339, r.IssuedAt)
 		if err != nil {
@@ -130,31 +135,33 @@ func DecodeTokenResponse(body []byte, now time.Time) (*Token, error) {
 }
 
 // parseExpiresIn reads expires_in: absent, null, a number or a string of
-// digits (some servers quote it), in seconds.
-func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
+// digits (some servers quote it), in seconds. It returns the lifetime
+// raised to MinTokenLifetime, as clients read it, and the lifetime as
+// stated (MinTokenLifetime when absent or not positive).
+func parseExpiresIn(raw json.RawMessage) (time.Duration, time.Duration, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return MinTokenLifetime, nil
+		return MinTokenLifetime, MinTokenLifetime, nil
 	}
 	s := string(raw)
 	if raw[0] == '"' {
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("invalid token response: expires_in: %v", err)
+			return 0, 0, fmt.Errorf("invalid token response: expires_in: %v", err)
 		}
 		s = strings.TrimSpace(s)
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("invalid token response: expires_in %s is not a number of seconds", scrub.Clean(string(raw), 64))
+		return 0, 0, fmt.Errorf("invalid token response: expires_in %s is not a number of seconds", scrub.Clean(string(raw), 64))
 	}
 	if f > maxTokenLifetime.Seconds() {
-		return maxTokenLifetime, nil
+		return maxTokenLifetime, maxTokenLifetime, nil
 	}
 	d := time.Duration(f) * time.Second
-	if d < MinTokenLifetime {
-		return MinTokenLifetime, nil
+	if d <= 0 {
+		return MinTokenLifetime, MinTokenLifetime, nil
 	}
-	return d, nil
+	return max(d, MinTokenLifetime), d, nil
 }
 
 // oauthError is an RFC 6749 error response, and the Docker registry's

@@ -29,7 +29,10 @@ import (
 // https://distribution.github.io/distribution/spec/auth/oauth/,
 // https://distribution.github.io/distribution/spec/auth/token/,
 // RFC 6749, sections 4.3, 5.2 and 6.
-func (c *Client) fetchToken(ctx context.Context, realm *url.URL, service string, scopes []string, cred helper.Credentials) (*Token, string, error) {
+//
+// getOnly skips the password grant, for a token server known to refuse
+// it.
+func (c *Client) fetchToken(ctx context.Context, realm *url.URL, service string, scopes []string, cred helper.Credentials, getOnly bool) (*Token, string, error) {
 	if cred.Username == helper.IdentityTokenUsername {
 		if cred.Secret == "" {
 			return nil, MethodOAuthRefresh, rejected(cred, errors.New("it is empty"))
@@ -52,6 +55,9 @@ func (c *Client) fetchToken(ctx context.Context, realm *url.URL, service string,
 
 	if strings.Contains(cred.Username, ":") {
 		return nil, MethodTokenGET, fmt.Errorf("%w: the user name contains ':', which Basic authentication cannot carry", ErrUnsupported)
+	}
+	if getOnly {
+		return c.tokenGET(ctx, realm, service, scopes, cred)
 	}
 	form := c.oauthForm(service, scopes)
 	form.Set("grant_type", "password")
@@ -76,7 +82,13 @@ func (c *Client) fetchToken(ctx context.Context, realm *url.URL, service string,
 		return nil, MethodOAuthPassword, err
 	}
 
-	tok, err = c.getToken(ctx, realm, service, scopes, cred)
+	return c.tokenGET(ctx, realm, service, scopes, cred)
+}
+
+// tokenGET sends the Docker token GET, and words a refusal.
+func (c *Client) tokenGET(ctx context.Context, realm *url.URL, service string, scopes []string, cred helper.Credentials) (*Token, string, error) {
+	tok, err := c.getToken(ctx, realm, service, scopes, cred)
+	var se *StatusError
 	if errors.As(err, &se) && refuses(se) {
 		return nil, MethodTokenGET, rejected(cred, se)
 	}

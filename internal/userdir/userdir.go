@@ -46,3 +46,28 @@ func HomeDir(getenv func(string) string) string {
 	}
 	return getenv("HOME")
 }
+
+// CacheDir returns the user's cache directory, as os.UserCacheDir resolves
+// it: %LocalAppData% on Windows, ~/Library/Caches on macOS, and
+// $XDG_CACHE_HOME elsewhere, or ~/.cache when it is unset or relative.
+func CacheDir(getenv func(string) string) (string, error) {
+	switch runtime.GOOS {
+	case "windows":
+		if d := getenv("LocalAppData"); d != "" {
+			return d, nil
+		}
+		return "", errors.New("%LocalAppData% is not set")
+	case "darwin", "ios":
+		if h := getenv("HOME"); h != "" {
+			return filepath.Join(h, "Library", "Caches"), nil
+		}
+		return "", errors.New("$HOME is not set")
+	}
+	if d := getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
+		return d, nil
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache"), nil
+	}
+	return "", errors.New("neither $XDG_CACHE_HOME nor $HOME is set")
+}

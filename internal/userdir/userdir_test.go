@@ -41,3 +41,28 @@ func TestHomeDir(t *testing.T) {
 		t.Fatalf("HomeDir = %q, want %q", got, want)
 	}
 }
+
+func TestCacheDir(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the XDG rules apply to Linux and the other Unix systems")
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+		err  bool
+	}{
+		{"XDG", map[string]string{"HOME": "/h", "XDG_CACHE_HOME": "/x"}, "/x", false},
+		{"HOME", map[string]string{"HOME": "/h"}, filepath.Join("/h", ".cache"), false},
+		{"relative XDG ignored", map[string]string{"HOME": "/h", "XDG_CACHE_HOME": "x"}, filepath.Join("/h", ".cache"), false},
+		{"config variable is not the cache", map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, filepath.Join("/h", ".cache"), false},
+		{"nothing set", map[string]string{}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := CacheDir(func(k string) string { return tc.env[k] })
+			if (err != nil) != tc.err || got != tc.want {
+				t.Fatalf("CacheDir = %q, %v; want %q, error %v", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}

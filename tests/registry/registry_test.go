@@ -22,16 +22,20 @@ import (
 // store, the test CA through SSL_CERT_FILE, an empty certs.d.
 type sandbox struct {
 	env []string
+	box *helperbin.Sandbox
 }
 
-func newSandbox(t *testing.T, f *fixture) *sandbox {
+func (s *sandbox) home() string     { return s.box.Home }
+func (s *sandbox) storeDir() string { return s.box.StoreDir }
+
+func newSandbox(t testing.TB, f *fixture) *sandbox {
 	t.Helper()
 	s := helperbin.NewSandbox(t)
 	certsD := filepath.Join(s.Root, "certs.d")
 	if err := os.MkdirAll(certsD, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return &sandbox{env: s.Env(
+	return &sandbox{box: s, env: s.Env(
 		"DOCKER_CREDENTIAL_NOTATION_CERTS_DIRS="+certsD,
 		"SSL_CERT_FILE="+f.CAFile,
 	)}
@@ -39,7 +43,7 @@ func newSandbox(t *testing.T, f *fixture) *sandbox {
 
 type result = helperbin.Result
 
-func (s *sandbox) run(t *testing.T, stdin string, args ...string) result {
+func (s *sandbox) run(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -54,7 +58,7 @@ func (s *sandbox) run(t *testing.T, stdin string, args ...string) result {
 }
 
 // store stores a credential through the protocol, as docker login does.
-func (s *sandbox) store(t *testing.T, serverURL, username, secret string) {
+func (s *sandbox) store(t testing.TB, serverURL, username, secret string) {
 	t.Helper()
 	b, _ := json.Marshal(map[string]string{"ServerURL": serverURL, "Username": username, "Secret": secret})
 	if r := s.run(t, string(b), "store"); r.Code != 0 {

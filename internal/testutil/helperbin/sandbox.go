@@ -24,7 +24,7 @@ func Steers(name string) bool {
 }
 
 // sandboxed are the variables a Sandbox sets.
-var sandboxed = []string{"HOME", "USERPROFILE", "AppData", "XDG_CONFIG_HOME", "DOCKER_CONFIG",
+var sandboxed = []string{"HOME", "USERPROFILE", "AppData", "LocalAppData", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "DOCKER_CONFIG",
 	"DOCKER_CREDENTIAL_NOTATION_STORE_DIR", "DBUS_SESSION_BUS_ADDRESS"}
 
 // Environ is the test's environment without the variables that [Steers]
@@ -59,7 +59,8 @@ type Sandbox struct {
 	// (not created: the binary makes it) are below it.
 	Root, Home, StoreDir string
 	// Vars are the variables that point the binary at the sandbox (HOME,
-	// USERPROFILE, AppData, XDG_CONFIG_HOME, DOCKER_CONFIG,
+	// USERPROFILE, AppData, LocalAppData, XDG_CONFIG_HOME, XDG_CACHE_HOME,
+	// DOCKER_CONFIG,
 	// DOCKER_CREDENTIAL_NOTATION_STORE_DIR, DBUS_SESSION_BUS_ADDRESS), as
 	// name=value.
 	Vars []string
@@ -77,7 +78,9 @@ func NewSandbox(t testing.TB) *Sandbox {
 		"HOME=" + s.Home,
 		"USERPROFILE=" + s.Home,
 		"AppData=" + filepath.Join(s.Home, "AppData"),
+		"LocalAppData=" + filepath.Join(s.Home, "LocalAppData"),
 		"XDG_CONFIG_HOME=" + filepath.Join(s.Home, ".config"),
+		"XDG_CACHE_HOME=" + filepath.Join(s.Home, ".cache"),
 		"DOCKER_CONFIG=" + filepath.Join(s.Home, ".docker"),
 		"DOCKER_CREDENTIAL_NOTATION_STORE_DIR=" + s.StoreDir,
 		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(root, "no-session-bus"),

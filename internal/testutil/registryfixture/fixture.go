@@ -75,6 +75,11 @@ type Servers struct {
 
 	clientID string
 	procs    []*Process
+	// restarts rebuild the token server's and the token registry's
+	// commands, for RotateTokenKey.
+	restarts map[string]func() *exec.Cmd
+	keyFile  string
+	jwksFile string
 	front    *http.Server
 	// extra are the fronts of workload registries.
 	extra []*http.Server
@@ -149,8 +154,12 @@ func Start(ctx context.Context, opts Options) (_ *Servers, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := StartProcess(dir, "token-server", exec.Command(opts.TokenServer,
-		"-addr", tsAddr, "-issuer", issuer, "-key", keyFile, "-passwd", htpasswd, "-realm", name+"-token"))
+	s.keyFile, s.jwksFile = keyFile, jwksFile
+	tokenServer := func() *exec.Cmd {
+		return exec.Command(opts.TokenServer,
+			"-addr", tsAddr, "-issuer", issuer, "-key", keyFile, "-passwd", htpasswd, "-realm", name+"-token")
+	}
+	p, err := StartProcess(dir, "token-server", tokenServer())
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +183,12 @@ func Start(ctx context.Context, opts Options) (_ *Servers, err error) {
 		ln.Close()
 		return nil, err
 	}
+	s.restarts = map[string]func() *exec.Cmd{
+		"token-server": tokenServer,
+		"registry-token": func() *exec.Cmd {
+			return exec.Command(opts.Registry, "serve", filepath.Join(dir, "registry-token.yml"))
+		},
+	}
 	if err := s.serveFront(ln, "http://"+regAddr, "http://"+tsAddr); err != nil {
 		ln.Close()
 		return nil, err
@@ -188,6 +203,38 @@ func Start(ctx context.Context, opts Options) (_ *Servers, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// RotateTokenKey gives the token server a new signing key and makes the
+// token registry trust only that one, as a key rotation does once the old
+// key is retired: both are restarted on their addresses, and tokens issued
+// before are refused from then on. It returns once both answer again.
+func (s *Servers) RotateTokenKey(ctx context.Context) error {
+	for _, name := range []string{"token-server", "registry-token"} {
+		for _, p := range s.procs {
+			if p.Name == name {
+				p.Stop()
+			}
+		}
+	}
+	if err := writeTokenKey(s.keyFile, s.jwksFile); err != nil {
+		return err
+	}
+	for i, p := range s.procs {
+		mk, ok := s.restarts[p.Name]
+		if !ok {
+			continue
+		}
+		np, err := StartProcess(s.Dir, p.Name, mk())
+		if err != nil {
+			return err
+		}
+		s.procs[i] = np
+	}
+	if err := s.WaitChallenge(ctx, s.TokenHost); err != nil {
+		return err
+	}
+	return s.waitTokenServer(ctx)
 }
 
 // WriteHtpasswd writes an htpasswd file with one user, in the bcrypt
