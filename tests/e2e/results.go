@@ -48,8 +48,10 @@ type Result struct {
 	// "gnome-keyring 42.1-1+b2"; empty for other backends.
 	Keychain string `json:"keychain,omitempty"`
 	// Scheme is the registry's authentication and what the helper holds:
-	// "basic", "token" (a password for the token server) or
-	// "identity-token" (the <token> user and a refresh token).
+	// "basic", "token" (a password for the token server),
+	// "identity-token" (the <token> user and a refresh token) or
+	// "namespaces" (token auth, a credential per namespace of one
+	// registry under repository-scoped keys).
 	Scheme string `json:"scheme"`
 	// Config is where the helper is configured, e.g. "docker credsStore",
 	// "notation credHelpers".
@@ -139,11 +141,12 @@ func ReadResults(r io.Reader) ([]Result, error) {
 var (
 	clientOrder = []string{"docker", "notation", "oras", "crane", "regctl", "skopeo"}
 	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers"}
-	schemeOrder = []string{"basic", "token", "identity-token", "workload"}
+	schemeOrder = []string{"basic", "token", "identity-token", "namespaces", "workload"}
 	schemeTitle = map[string]string{
 		"basic":          "Basic auth",
 		"token":          "token auth, password",
 		"identity-token": "token auth, identity token",
+		"namespaces":     "token auth, a credential per namespace",
 		"workload":       "workload identity (RFC 8693, nothing stored)",
 	}
 )

@@ -116,7 +116,7 @@ func newRow(t *testing.T, s spec) *row {
 	switch scheme {
 	case "basic":
 		r.ep, r.user, r.secret = fx.basic, testUser, fx.password
-	case "token":
+	case "token", "namespaces":
 		r.ep, r.user, r.secret = fx.token, testUser, fx.password
 	case "workload":
 		// Nothing is logged in: the helper exchanges the platform's token
@@ -617,6 +617,11 @@ func indent(s string) string {
 // credentials (not through the helper), for the rows that need something
 // to sign, list or copy. It returns the manifest digest.
 func (f *fixture) seed(ctx context.Context, host, repoName, tag string) (string, error) {
+	return f.seedAs(ctx, host, repoName, tag, testUser, f.password)
+}
+
+// seedAs is seed with another user's credential.
+func (f *fixture) seedAs(ctx context.Context, host, repoName, tag, user, password string) (string, error) {
 	repo, err := remote.NewRepository(host + "/" + repoName)
 	if err != nil {
 		return "", err
@@ -624,7 +629,7 @@ func (f *fixture) seed(ctx context.Context, host, repoName, tag string) (string,
 	repo.Client = &auth.Client{
 		Client:     f.httpClient(),
 		Cache:      auth.NewCache(),
-		Credential: auth.StaticCredential(host, auth.Credential{Username: testUser, Password: f.password}),
+		Credential: auth.StaticCredential(host, auth.Credential{Username: user, Password: password}),
 	}
 	layer, diffID := imageLayer(repoName)
 	layerDesc, err := oras.PushBytes(ctx, repo, "application/vnd.oci.image.layer.v1.tar", layer)
