@@ -1,5 +1,5 @@
 // Package dockerconfig reads and edits the config.json files of docker and
-// notation: the keys that select a credential helper (credsStore,
+// notation, and containers' auth.json (the same format): the keys that select a credential helper (credsStore,
 // credHelpers) and the plaintext credentials under auths.
 //
 // An edit changes only the keys it names. Every other field, known or not,
@@ -78,6 +78,40 @@ func NotationPath(getenv func(string) string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(base, "notation", "config.json"), nil
+}
+
+// ContainersPaths returns the auth.json files of containers/image (podman,
+// buildah, skopeo) that a credHelpers entry must be in, as
+// containers-auth.json(5) resolves them: $REGISTRY_AUTH_FILE alone when it
+// is set; otherwise on Linux the primary file, which logins write and which
+// is read first ($XDG_RUNTIME_DIR/containers/auth.json, or
+// /run/containers/<uid>/auth.json without $XDG_RUNTIME_DIR), and then the
+// persistent $XDG_CONFIG_HOME/containers/auth.json (~/.config/…), which is
+// read next and outlives a reboot that empties the runtime directory; on
+// macOS and Windows the one file ~/.config/containers/auth.json. uid is
+// os.Getuid() outside tests.
+//
+// Reference: containers-auth.json(5).
+func ContainersPaths(getenv func(string) string, uid int) ([]string, error) {
+	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
+		return []string{f}, nil
+	}
+	home := userdir.HomeDir(getenv)
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		if home == "" {
+			return nil, errors.New("$HOME is not set")
+		}
+		return []string{filepath.Join(home, ".config", "containers", "auth.json")}, nil
+	}
+	primary := fmt.Sprintf("/run/containers/%d/auth.json", uid)
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		primary = filepath.Join(d, "containers", "auth.json")
+	}
+	base, err := userdir.ConfigDir(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return []string{primary, filepath.Join(base, "containers", "auth.json")}, nil
 }
 
 // Object is a JSON object that remembers its key order and keeps each value
