@@ -59,7 +59,7 @@ complete -c docker-credential-notation -n '__fish_seen_subcommand_from check' -l
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l registry -r -d 'use the helper for this registry only (a credHelpers entry); repeatable'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l docker -d 'edit docker\'s config.json only ($DOCKER_CONFIG/config.json or ~/.docker/config.json)'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l notation -d 'edit notation\'s config.json only ($XDG_CONFIG_HOME/notation/config.json)'
-complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l containers -d 'edit containers\' auth.json only, which podman, buildah and skopeo read ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json and $XDG_CONFIG_HOME/containers/auth.json); it takes credHelpers entries only, so it needs --registry'
+complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l containers -d 'edit containers\' auth.json only, which podman, buildah and skopeo read ($REGISTRY_AUTH_FILE, else $DOCKER_CONFIG/config.json, else $XDG_RUNTIME_DIR/containers/auth.json and $XDG_CONFIG_HOME/containers/auth.json); it takes credHelpers entries only, so it needs --registry'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l dry-run -d 'print the change as a diff and write nothing'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l undo -d 'restore the setting that configure replaced'
 complete -c docker-credential-notation -n '__fish_seen_subcommand_from configure' -l help -s h -d 'show help'

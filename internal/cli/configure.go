@@ -33,7 +33,7 @@ func configureCommand(env *Env) *ucli.Command {
 			&ucli.StringSliceFlag{Name: "registry", Usage: "use the helper for this registry only (a credHelpers entry); repeatable"},
 			&ucli.BoolFlag{Name: "docker", Usage: "edit docker's config.json only ($DOCKER_CONFIG/config.json or ~/.docker/config.json)"},
 			&ucli.BoolFlag{Name: "notation", Usage: "edit notation's config.json only ($XDG_CONFIG_HOME/notation/config.json)"},
-			&ucli.BoolFlag{Name: "containers", Usage: "edit containers' auth.json only, which podman, buildah and skopeo read ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json and $XDG_CONFIG_HOME/containers/auth.json); it takes credHelpers entries only, so it needs --registry"},
+			&ucli.BoolFlag{Name: "containers", Usage: "edit containers' auth.json only, which podman, buildah and skopeo read ($REGISTRY_AUTH_FILE, else $DOCKER_CONFIG/config.json, else $XDG_RUNTIME_DIR/containers/auth.json and $XDG_CONFIG_HOME/containers/auth.json); it takes credHelpers entries only, so it needs --registry"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "print the change as a diff and write nothing"},
 			&ucli.BoolFlag{Name: "undo", Usage: "restore the setting that configure replaced"},
 		},
@@ -91,6 +91,11 @@ func configTargets(env *Env, docker, notation, containers bool) ([]target, error
 			return nil, fmt.Errorf("failed to find containers' auth.json: %v", err)
 		}
 		for i, p := range ps {
+			// $DOCKER_CONFIG/config.json is docker's file as well as
+			// podman's: edited once, as docker's.
+			if slices.ContainsFunc(targets, func(t target) bool { return t.path == p }) {
+				continue
+			}
 			targets = append(targets, target{path: p, containers: true, runtime: i == 0 && len(ps) > 1})
 		}
 	}

@@ -363,6 +363,33 @@ func TestConfigureContainersAuthFile(t *testing.T) {
 	}
 }
 
+// With $DOCKER_CONFIG set, podman logs in through docker's config.json:
+// configure edits that file once, and no auth.json.
+func TestConfigureContainersDockerConfig(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	w := newOnboarding(t)
+	w.vars["DOCKER_CONFIG"] = filepath.Join(w.home, "dc")
+	code, out, errOut := w.run(t, "configure", "--registry", "ghcr.io")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	docker := filepath.Join(w.home, "dc", "config.json")
+	if n := strings.Count(out, docker+": set"); n != 1 {
+		t.Errorf("configure reports %d changes of %s, want 1:\n%s", n, docker, out)
+	}
+	if got := readFile(t, docker); got != "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"notation\"\n\t}\n}" {
+		t.Errorf("%s = %q", docker, got)
+	}
+	runtimeFile, persistent := w.containersAuth()
+	for _, p := range []string{runtimeFile, persistent} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("with $DOCKER_CONFIG set, configure wrote %s: %v", p, err)
+		}
+	}
+}
+
 func TestConfigureRefuses(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -81,9 +81,11 @@ func NotationPath(getenv func(string) string) (string, error) {
 }
 
 // ContainersPaths returns the auth.json files of containers/image (podman,
-// buildah, skopeo) that a credHelpers entry must be in, as
-// containers-auth.json(5) resolves them: $REGISTRY_AUTH_FILE alone when it
-// is set; otherwise on Linux the primary file, which logins write and which
+// buildah, skopeo) that a credHelpers entry must be in, as podman and
+// containers-auth.json(5) resolve them: $REGISTRY_AUTH_FILE alone when it
+// is set; else $DOCKER_CONFIG/config.json alone when $DOCKER_CONFIG is set
+// (podman and buildah then log in through docker's file); otherwise on
+// Linux the primary file, which logins write and which
 // is read first ($XDG_RUNTIME_DIR/containers/auth.json, or
 // /run/containers/<uid>/auth.json without $XDG_RUNTIME_DIR), and then the
 // persistent $XDG_CONFIG_HOME/containers/auth.json (~/.config/…), which is
@@ -95,6 +97,9 @@ func NotationPath(getenv func(string) string) (string, error) {
 func ContainersPaths(getenv func(string) string, uid int) ([]string, error) {
 	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
 		return []string{f}, nil
+	}
+	if d := getenv("DOCKER_CONFIG"); d != "" {
+		return []string{filepath.Join(d, "config.json")}, nil
 	}
 	home := userdir.HomeDir(getenv)
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {

@@ -341,8 +341,10 @@ func TestContainersPaths(t *testing.T) {
 			[]string{"/run/user/1000/containers/auth.json", "/h/.config/containers/auth.json"}},
 		{"no runtime dir", map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x"},
 			[]string{"/run/containers/1000/auth.json", "/x/containers/auth.json"}},
-		{"REGISTRY_AUTH_FILE alone", map[string]string{"HOME": "/h", "XDG_RUNTIME_DIR": "/r", "REGISTRY_AUTH_FILE": "/a/auth.json"},
+		{"REGISTRY_AUTH_FILE alone", map[string]string{"HOME": "/h", "XDG_RUNTIME_DIR": "/r", "DOCKER_CONFIG": "/d", "REGISTRY_AUTH_FILE": "/a/auth.json"},
 			[]string{"/a/auth.json"}},
+		{"DOCKER_CONFIG alone", map[string]string{"HOME": "/h", "XDG_RUNTIME_DIR": "/r", "DOCKER_CONFIG": "/d"},
+			[]string{"/d/config.json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
