@@ -55,6 +55,8 @@ func matrix() []spec {
 	}
 	add("regctl", dockerConfigs)
 	add("skopeo", dockerConfigs)
+	add("podman", containersConfigs)
+	add("buildah", containersConfigs)
 	return rows
 }
 
@@ -65,6 +67,8 @@ var runners = map[string]func(*row){
 	"crane":    runCrane,
 	"regctl":   runRegctl,
 	"skopeo":   runSkopeo,
+	"podman":   runPodman,
+	"buildah":  runBuildah,
 }
 
 // TestClients runs the matrix. Each row is a parallel subtest named

@@ -56,6 +56,8 @@ type row struct {
 	// kc is the row's own Secret Service when its backend is the
 	// keychain, nil otherwise.
 	kc *secretService
+	// runRoot is podman's and buildah's runroot (a short path of its own).
+	runRoot string
 
 	// held is what the helper should hold between steps (list output).
 	held map[string]string
@@ -180,6 +182,9 @@ func (r *row) writeConfig() {
 	}
 	var path string
 	switch file {
+	case "containers":
+		// The row runs the helper's configure, which writes auth.json.
+		return
 	case "docker":
 		path = filepath.Join(r.dockerConfig, "config.json")
 	case "notation":
