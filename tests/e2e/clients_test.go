@@ -57,6 +57,8 @@ func matrix() []spec {
 	add("skopeo", dockerConfigs)
 	add("podman", containersConfigs)
 	add("buildah", containersConfigs)
+	add("helm", helmConfigs)
+	add("cosign", dockerConfigs)
 	return rows
 }
 
@@ -69,6 +71,8 @@ var runners = map[string]func(*row){
 	"skopeo":   runSkopeo,
 	"podman":   runPodman,
 	"buildah":  runBuildah,
+	"helm":     runHelm,
+	"cosign":   runCosign,
 }
 
 // TestClients runs the matrix. Each row is a parallel subtest named

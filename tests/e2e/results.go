@@ -139,8 +139,8 @@ func ReadResults(r io.Reader) ([]Result, error) {
 // The table's order: clients, config modes and schemes in these orders,
 // anything unknown after them, alphabetically.
 var (
-	clientOrder = []string{"docker", "notation", "oras", "crane", "regctl", "skopeo", "podman", "buildah"}
-	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers", "containers credHelpers"}
+	clientOrder = []string{"docker", "notation", "oras", "crane", "regctl", "skopeo", "podman", "buildah", "helm", "cosign"}
+	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers", "containers credHelpers", "helm credsStore", "helm credHelpers"}
 	schemeOrder = []string{"basic", "token", "identity-token", "namespaces", "workload"}
 	schemeTitle = map[string]string{
 		"basic":          "Basic auth",

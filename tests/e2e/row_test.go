@@ -147,7 +147,8 @@ func newRow(t *testing.T, s spec) *row {
 // point a client at the real user's files, credentials or proxies.
 func clientBaseEnv() []string {
 	drop := []string{"HOME=", "PATH=", "DOCKER_", "XDG_", "REGISTRY_AUTH_FILE=", "REGCTL_",
-		"SSL_CERT_", "NOTATION_", "ORAS_", "CONTAINERS_", "E2E_", "DBUS_SESSION_BUS_ADDRESS="}
+		"SSL_CERT_", "NOTATION_", "ORAS_", "CONTAINERS_", "HELM_", "COSIGN_", "SIGSTORE_", "TUF_ROOT=",
+		"E2E_", "DBUS_SESSION_BUS_ADDRESS="}
 	var env []string
 outer:
 	for _, kv := range os.Environ() {
@@ -189,6 +190,8 @@ func (r *row) writeConfig() {
 		path = filepath.Join(r.dockerConfig, "config.json")
 	case "notation":
 		path = filepath.Join(r.home, ".config", "notation", "config.json")
+	case "helm":
+		path = r.helmRegistryConfig()
 	default:
 		r.t.Fatalf("unknown config file %q", file)
 	}
