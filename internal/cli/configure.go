@@ -27,12 +27,13 @@ const backupSuffix = ".docker-credential-notation.bak"
 func configureCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "configure",
-		Usage:     `make docker, notation and podman use this helper: set "credsStore" (or "credHelpers" entries for --registry) in their config.json, and "credHelpers" entries in containers' auth.json`,
-		UsageText: Name + " configure [--registry HOST ...] [--docker] [--notation] [--containers] [--dry-run] [--undo]",
+		Usage:     `make docker, notation, helm and podman use this helper: set "credsStore" (or "credHelpers" entries for --registry) in docker's and notation's config.json and helm's registry config, and "credHelpers" entries in containers' auth.json`,
+		UsageText: Name + " configure [--registry HOST ...] [--docker] [--notation] [--helm] [--containers] [--dry-run] [--undo]",
 		Flags: []ucli.Flag{
 			&ucli.StringSliceFlag{Name: "registry", Usage: "use the helper for this registry only (a credHelpers entry); repeatable"},
 			&ucli.BoolFlag{Name: "docker", Usage: "edit docker's config.json only ($DOCKER_CONFIG/config.json or ~/.docker/config.json)"},
 			&ucli.BoolFlag{Name: "notation", Usage: "edit notation's config.json only ($XDG_CONFIG_HOME/notation/config.json)"},
+			&ucli.BoolFlag{Name: "helm", Usage: "edit helm's registry config only ($HELM_REGISTRY_CONFIG, else $XDG_CONFIG_HOME/helm/registry/config.json)"},
 			&ucli.BoolFlag{Name: "containers", Usage: "edit containers' auth.json only, which podman, buildah and skopeo read ($REGISTRY_AUTH_FILE, else $DOCKER_CONFIG/config.json, else $XDG_RUNTIME_DIR/containers/auth.json and $XDG_CONFIG_HOME/containers/auth.json); it takes credHelpers entries only, so it needs --registry"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "print the change as a diff and write nothing"},
 			&ucli.BoolFlag{Name: "undo", Usage: "restore the setting that configure replaced"},
@@ -41,7 +42,7 @@ func configureCommand(env *Env) *ucli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("unexpected argument %q", c.Args().First())
 			}
-			targets, err := configTargets(env, c.Bool("docker"), c.Bool("notation"), c.Bool("containers"))
+			targets, err := configTargets(env, c.Bool("docker"), c.Bool("notation"), c.Bool("helm"), c.Bool("containers"))
 			if err != nil {
 				return err
 			}
@@ -65,25 +66,40 @@ type target struct {
 }
 
 // configTargets returns the config files to edit: docker's, notation's,
-// containers' auth.json, or all of them when no flag is given.
-func configTargets(env *Env, docker, notation, containers bool) ([]target, error) {
-	if !docker && !notation && !containers {
-		docker, notation, containers = true, true, true
+// helm's, containers' auth.json, or all of them when no flag is given.
+func configTargets(env *Env, docker, notation, helm, containers bool) ([]target, error) {
+	if !docker && !notation && !helm && !containers {
+		docker, notation, helm, containers = true, true, true, true
 	}
 	var targets []target
+	// One file may be several clients' ($DOCKER_CONFIG/config.json is
+	// podman's too; $HELM_REGISTRY_CONFIG may name docker's): it is edited
+	// once, as the first of them.
+	add := func(t target) {
+		if !slices.ContainsFunc(targets, func(o target) bool { return o.path == t.path }) {
+			targets = append(targets, t)
+		}
+	}
 	if docker {
 		p, err := dockerconfig.DockerPath(env.Getenv)
 		if err != nil {
 			return nil, fmt.Errorf("failed to find docker's config.json: %v", err)
 		}
-		targets = append(targets, target{path: p})
+		add(target{path: p})
 	}
 	if notation {
 		p, err := dockerconfig.NotationPath(env.Getenv)
 		if err != nil {
 			return nil, fmt.Errorf("failed to find notation's config.json: %v", err)
 		}
-		targets = append(targets, target{path: p})
+		add(target{path: p})
+	}
+	if helm {
+		p, err := dockerconfig.HelmPath(env.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("failed to find helm's registry config: %v", err)
+		}
+		add(target{path: p})
 	}
 	if containers {
 		ps, err := dockerconfig.ContainersPaths(env.Getenv, getuid())
@@ -91,12 +107,7 @@ func configTargets(env *Env, docker, notation, containers bool) ([]target, error
 			return nil, fmt.Errorf("failed to find containers' auth.json: %v", err)
 		}
 		for i, p := range ps {
-			// $DOCKER_CONFIG/config.json is docker's file as well as
-			// podman's: edited once, as docker's.
-			if slices.ContainsFunc(targets, func(t target) bool { return t.path == p }) {
-				continue
-			}
-			targets = append(targets, target{path: p, containers: true, runtime: i == 0 && len(ps) > 1})
+			add(target{path: p, containers: true, runtime: i == 0 && len(ps) > 1})
 		}
 	}
 	return targets, nil

@@ -363,6 +363,42 @@ func TestConfigureContainersAuthFile(t *testing.T) {
 	}
 }
 
+func TestConfigureHelm(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	w := newOnboarding(t)
+	helm := filepath.Join(w.vars["XDG_CONFIG_HOME"], "helm", "registry", "config.json")
+	const helmConfig = "{\n\t\"auths\": {},\n\t\"credsStore\": \"pass\",\n\t\"x\": 1\n}"
+	writeFile(t, helm, helmConfig, 0o600)
+	code, out, errOut := w.run(t, "configure", "--helm")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if want := strings.Replace(helmConfig, `"pass"`, `"notation"`, 1); readFile(t, helm) != want {
+		t.Errorf("%s:\n%s\nwant:\n%s", helm, readFile(t, helm), want)
+	}
+	if _, err := os.Stat(w.dockerConfig()); !os.IsNotExist(err) {
+		t.Errorf("--helm touched docker's config: %v", err)
+	}
+	if code, out, errOut := w.run(t, "configure", "--helm", "--undo"); code != 0 {
+		t.Fatalf("undo: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := readFile(t, helm); got != helmConfig {
+		t.Errorf("%s after undo:\n%s\nwant:\n%s", helm, got, helmConfig)
+	}
+
+	// Pointed at docker's file, helm's config is edited once, as docker's.
+	w.vars["HELM_REGISTRY_CONFIG"] = w.dockerConfig()
+	code, out, errOut = w.run(t, "configure", "--docker", "--helm")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if n := strings.Count(out, w.dockerConfig()+": set"); n != 1 {
+		t.Errorf("configure reports %d changes of %s, want 1:\n%s", n, w.dockerConfig(), out)
+	}
+}
+
 // With $DOCKER_CONFIG set, podman logs in through docker's config.json:
 // configure edits that file once, and no auth.json.
 func TestConfigureContainersDockerConfig(t *testing.T) {

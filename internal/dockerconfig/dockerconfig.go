@@ -1,5 +1,6 @@
 // Package dockerconfig reads and edits the config.json files of docker and
-// notation, and containers' auth.json (the same format): the keys that select a credential helper (credsStore,
+// notation, helm's registry config and containers' auth.json (the same
+// format): the keys that select a credential helper (credsStore,
 // credHelpers) and the plaintext credentials under auths.
 //
 // An edit changes only the keys it names. Every other field, known or not,
@@ -78,6 +79,40 @@ func NotationPath(getenv func(string) string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(base, "notation", "config.json"), nil
+}
+
+// HelmPath returns helm's registry config (docker's format, read by
+// oras-go: credsStore and credHelpers work) as helm 4 resolves it:
+// $HELM_REGISTRY_CONFIG; else registry/config.json under $HELM_CONFIG_HOME;
+// else helm/registry/config.json under $XDG_CONFIG_HOME (on every OS) or
+// the platform's default: ~/.config, ~/Library/Preferences on macOS,
+// %APPDATA% on Windows.
+func HelmPath(getenv func(string) string) (string, error) {
+	if f := getenv("HELM_REGISTRY_CONFIG"); f != "" {
+		return f, nil
+	}
+	if d := getenv("HELM_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "registry", "config.json"), nil
+	}
+	base := getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		switch runtime.GOOS {
+		case "windows":
+			base = getenv("APPDATA")
+		case "darwin":
+			if h := userdir.HomeDir(getenv); h != "" {
+				base = filepath.Join(h, "Library", "Preferences")
+			}
+		default:
+			if h := userdir.HomeDir(getenv); h != "" {
+				base = filepath.Join(h, ".config")
+			}
+		}
+	}
+	if base == "" {
+		return "", errors.New("none of $HELM_REGISTRY_CONFIG, $HELM_CONFIG_HOME, $XDG_CONFIG_HOME and $HOME is set")
+	}
+	return filepath.Join(base, "helm", "registry", "config.json"), nil
 }
 
 // ContainersPaths returns the auth.json files of containers/image (podman,

@@ -328,6 +328,33 @@ func TestPaths(t *testing.T) {
 	}
 }
 
+func TestHelmPath(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"home", map[string]string{"HOME": "/h"}, "/h/.config/helm/registry/config.json"},
+		{"XDG_CONFIG_HOME", map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/helm/registry/config.json"},
+		{"HELM_CONFIG_HOME", map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x", "HELM_CONFIG_HOME": "/c"}, "/c/registry/config.json"},
+		{"HELM_REGISTRY_CONFIG", map[string]string{"HOME": "/h", "HELM_CONFIG_HOME": "/c", "HELM_REGISTRY_CONFIG": "/r.json"}, "/r.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HelmPath(func(k string) string { return tt.env[k] })
+			if err != nil || got != tt.want {
+				t.Errorf("HelmPath = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := HelmPath(func(string) string { return "" }); err == nil {
+		t.Error("HelmPath with no HOME: no error")
+	}
+}
+
 func TestContainersPaths(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		t.Skip("the Linux layout")

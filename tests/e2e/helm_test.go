@@ -14,8 +14,8 @@ import (
 
 // helmConfigs: helm 4 keeps its logins in its own registry config
 // ($HELM_REGISTRY_CONFIG, default $XDG_CONFIG_HOME/helm/registry/config.json,
-// docker's format, read by oras-go) and falls back to docker's config for
-// reading.
+// docker's format, read by oras-go), which the helper's `configure --helm`
+// writes, and falls back to docker's config for reading.
 var helmConfigs = []string{"helm credsStore", "helm credHelpers", "docker credsStore"}
 
 // helmRegistryConfig is helm's registry config in a row's HOME.
@@ -32,6 +32,20 @@ func runHelm(r *row) {
 	repo := r.repo("")
 	namespace, chart, _ := strings.Cut(repo, "/")
 	fallback := r.config == "docker credsStore"
+	if !fallback {
+		// As a user would: the helper's configure finds helm's file.
+		args := []string{"configure", "--helm"}
+		if r.config == "helm credHelpers" {
+			args = append(args, "--registry", host)
+		}
+		r.begin(strings.Join(args, " "))
+		if out, code := r.helper("", args...); code != 0 {
+			r.failf("%s: exit %d:\n%s", strings.Join(args, " "), code, indent(out))
+		}
+		if b, err := os.ReadFile(r.helmRegistryConfig()); err != nil || !strings.Contains(string(b), `"`+helperSuffix+`"`) {
+			r.failf("configure --helm left %s without this helper: %q, %v", r.helmRegistryConfig(), b, err)
+		}
+	}
 	if fallback {
 		r.res.Note = "helm reads docker's config after its own registry config; helm registry login writes its own ($HELM_REGISTRY_CONFIG), so this row stores the credential through the helper"
 		r.login("helm")

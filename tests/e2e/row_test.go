@@ -183,15 +183,14 @@ func (r *row) writeConfig() {
 	}
 	var path string
 	switch file {
-	case "containers":
-		// The row runs the helper's configure, which writes auth.json.
+	case "containers", "helm":
+		// The row runs the helper's configure, which writes auth.json or
+		// helm's registry config.
 		return
 	case "docker":
 		path = filepath.Join(r.dockerConfig, "config.json")
 	case "notation":
 		path = filepath.Join(r.home, ".config", "notation", "config.json")
-	case "helm":
-		path = r.helmRegistryConfig()
 	default:
 		r.t.Fatalf("unknown config file %q", file)
 	}
