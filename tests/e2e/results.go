@@ -1,7 +1,8 @@
 // Package e2e runs docker-credential-notation under the real registry
-// clients (the docker CLI, notation, oras, crane, regctl, skopeo) against real
-// registries on 127.0.0.1: a distribution registry with htpasswd Basic auth
-// over TLS, and one with token auth against distribution's token server.
+// clients (the docker CLI, notation, oras, crane, regctl, skopeo, podman,
+// buildah, helm, cosign) against real registries on 127.0.0.1: a
+// distribution registry with htpasswd Basic auth over TLS, and one with
+// token auth against distribution's token server.
 //
 // The tests live in this package's _test files: TestMain builds the helper,
 // starts the servers once, and TestClients runs the matrix client x config
