@@ -42,7 +42,7 @@ func containersEnv(r *row) {
 	r.t.Cleanup(func() { os.RemoveAll(short) })
 	r.runRoot = short
 	if r.config == "docker credHelpers" {
-		r.res.Note = r.client + " logs in through $DOCKER_CONFIG/config.json when DOCKER_CONFIG is set (this row); without it, it only reads ~/.docker/config.json, after auth.json, and a login lands in auth.json"
+		r.res.Note = r.client + " logs in through $DOCKER_CONFIG/config.json when DOCKER_CONFIG is set (this row); without it, it only reads ~/.docker/config.json, after auth.json, and a login saves the password in auth.json in plain text"
 	}
 }
 
