@@ -55,7 +55,7 @@ func matrix() []spec {
 	}
 	add("regctl", dockerConfigs)
 	add("skopeo", dockerConfigs)
-	add("podman", containersConfigs)
+	add("podman", append(containersConfigs, rootlessConfig))
 	add("buildah", containersConfigs)
 	add("helm", helmConfigs)
 	add("cosign", dockerConfigs)

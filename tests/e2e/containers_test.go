@@ -7,9 +7,12 @@ package e2e
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 )
 
 // containersConfigs are where podman and buildah (containers/image) find
@@ -19,6 +22,15 @@ import (
 // DOCKER_CONFIG set, which makes both log in through that file; and
 // docker's credsStore, which containers/image does not read.
 var containersConfigs = []string{"containers credHelpers", "docker credHelpers", "docker credsStore"}
+
+// rootlessConfig is podman run by an unprivileged user (nobody, with no
+// subuid ranges: podman maps that one user into its user namespace), the
+// helper configured as for "containers credHelpers". podman starts the
+// helper inside its user namespace.
+const rootlessConfig = "containers credHelpers (rootless)"
+
+// rootlessUID is the user of the rootless rows.
+const rootlessUID = 65534
 
 // containersEnv prepares a podman or buildah row: its own image storage
 // below the row's directory (rows run in parallel, as root), and for
@@ -41,6 +53,9 @@ func containersEnv(r *row) {
 	}
 	r.t.Cleanup(func() { os.RemoveAll(short) })
 	r.runRoot = short
+	if r.config == rootlessConfig {
+		rootless(r)
+	}
 	if r.config == "docker credHelpers" {
 		r.res.Note = r.client + " logs in through $DOCKER_CONFIG/config.json when DOCKER_CONFIG is set (this row); without it, it only reads ~/.docker/config.json, after auth.json, and a login saves the password in auth.json in plain text"
 	}
@@ -90,7 +105,7 @@ func (r *row) configureContainers() {
 // token, which no client logs in with).
 func (r *row) containersLogin(args func(...string) []string) {
 	r.t.Helper()
-	if r.config == "containers credHelpers" {
+	if strings.HasPrefix(r.config, "containers ") {
 		r.configureContainers()
 	}
 	if r.scheme == "identity-token" {
@@ -204,4 +219,54 @@ func containersIgnoreCredsStore(r *row, args func(...string) []string) {
 	r.begin("erase")
 	r.erase(host)
 	r.expectList(map[string]string{})
+}
+
+// rootless makes a row run as rootlessUID: it owns the row's directory and
+// runroot, reaches the shim, the helper and a copy of the test CA, and its
+// PATH holds only the shim and the system's directories (podman is
+// Debian's). podman leaves a pause process holding its user namespace;
+// the row stops it.
+func rootless(r *row) {
+	r.t.Helper()
+	r.uid = rootlessUID
+	ca := filepath.Join(r.dir, "ca.pem")
+	if err := os.WriteFile(ca, fx.caPEM, 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	// The directories above the row's and the helper's are the test's
+	// own temporary directories (0700): let the user through them.
+	for _, d := range []string{filepath.Dir(r.dir), filepath.Dir(shimDir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	for _, d := range []string{r.dir, r.runRoot} {
+		err := filepath.WalkDir(d, func(path string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(path, rootlessUID, rootlessUID)
+		})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.env = append(r.env, "SSL_CERT_FILE="+ca, "PATH="+shimDir+":/usr/sbin:/usr/bin:/sbin:/bin")
+	if r.res.Backend == "keychain" {
+		// The row's session bus and gnome-keyring run as its user too.
+		r.res.Keychain = keychain
+		r.startKeychain()
+	}
+	r.t.Cleanup(func() {
+		_ = filepath.WalkDir(r.dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.Name() == "pause.pid" {
+				if b, err := os.ReadFile(path); err == nil {
+					if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+						_ = syscall.Kill(pid, syscall.SIGKILL)
+					}
+				}
+			}
+			return nil
+		})
+	})
 }

@@ -141,7 +141,7 @@ func ReadResults(r io.Reader) ([]Result, error) {
 // anything unknown after them, alphabetically.
 var (
 	clientOrder = []string{"docker", "notation", "oras", "crane", "regctl", "skopeo", "podman", "buildah", "helm", "cosign"}
-	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers", "containers credHelpers", "helm credsStore", "helm credHelpers"}
+	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers", "containers credHelpers", "containers credHelpers (rootless)", "helm credsStore", "helm credHelpers"}
 	schemeOrder = []string{"basic", "token", "identity-token", "namespaces", "workload"}
 	schemeTitle = map[string]string{
 		"basic":          "Basic auth",

@@ -58,6 +58,9 @@ type row struct {
 	kc *secretService
 	// runRoot is podman's and buildah's runroot (a short path of its own).
 	runRoot string
+	// uid runs the row's clients and helper checks as that user (the
+	// rootless podman rows); 0 means as the test.
+	uid int
 
 	// held is what the helper should hold between steps (list output).
 	held map[string]string
@@ -136,7 +139,9 @@ func newRow(t *testing.T, s spec) *row {
 		t.Fatalf("unknown scheme %q", scheme)
 	}
 	r.writeConfig()
-	if s.backend == "keychain" {
+	// A rootless row starts its keychain once its user owns the row
+	// (rootless, in containers_test.go).
+	if s.backend == "keychain" && s.config != rootlessConfig {
 		r.res.Keychain = keychain
 		r.startKeychain()
 	}
@@ -172,6 +177,11 @@ outer:
 // config.json.
 func (r *row) writeConfig() {
 	file, key, _ := strings.Cut(r.config, " ")
+	if file == "containers" || file == "helm" {
+		// The row runs the helper's configure, which writes auth.json or
+		// helm's registry config.
+		return
+	}
 	var cfg map[string]any
 	switch key {
 	case "credsStore":
@@ -183,10 +193,6 @@ func (r *row) writeConfig() {
 	}
 	var path string
 	switch file {
-	case "containers", "helm":
-		// The row runs the helper's configure, which writes auth.json or
-		// helm's registry config.
-		return
 	case "docker":
 		path = filepath.Join(r.dockerConfig, "config.json")
 	case "notation":
@@ -203,10 +209,13 @@ func (r *row) writeConfig() {
 	}
 }
 
+// repoSafe spells a config mode in a repository name.
+var repoSafe = strings.NewReplacer(" ", "-", "(", "", ")", "")
+
 // repo is the row's own repository name; the token server grants scopes
 // only under the user's name.
 func (r *row) repo(suffix string) string {
-	name := strings.ToLower(r.client + "-" + strings.ReplaceAll(r.config, " ", "-") + "-" + r.scheme)
+	name := strings.ToLower(r.client + "-" + repoSafe.Replace(r.config) + "-" + r.scheme)
 	if suffix != "" {
 		name += "-" + suffix
 	}
@@ -289,7 +298,7 @@ type cmdResult struct {
 func (r *row) exec(stdin, name string, args ...string) cmdResult {
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 	defer cancel()
-	path := peers.path(name)
+	path := reachablePath(name, r.credential())
 	if path == "" {
 		path = name
 	}
@@ -299,7 +308,7 @@ func (r *row) exec(stdin, name string, args ...string) cmdResult {
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: r.credential()}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
@@ -330,6 +339,7 @@ func (r *row) helper(stdin string, args ...string) (stdout string, code int) {
 	cmd := exec.Command(helperBin, args...)
 	cmd.Env = r.env
 	cmd.Stdin = strings.NewReader(stdin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.credential()}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -679,4 +689,12 @@ func imageLayer(name string) ([]byte, string) {
 	_ = tw.Close()
 	sum := sha256.Sum256(buf.Bytes())
 	return buf.Bytes(), "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// credential is the user the row's processes run as; nil: the test's.
+func (r *row) credential() *syscall.Credential {
+	if r.uid == 0 {
+		return nil
+	}
+	return &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.uid)}
 }

@@ -193,7 +193,10 @@ pull that must use a repository-scoped entry; auth logout. **regctl**:
 ` + "`registry set`" + `, ` + "`tag ls`" + ` (with ` + "`credsStore`" + ` it resolves hosts through
 ` + "`list`" + `). **skopeo**: login, copy, inspect, logout. **podman** (4.3, rootful,
 vfs storage of the row's own, cgroupfs, no systemd; no container runs):
-login, import an image, push, remove, pull, logout. **buildah**: login,
+login, import an image, push, remove, pull, logout; the rootless rows run
+podman as ` + "`nobody`" + ` (no subuid ranges: podman maps that one user into its
+user namespace and starts the helper there), with the row's session bus and
+gnome-keyring run as that user too. **buildah**: login,
 ` + "`from scratch`" + `, copy, commit, push, remove, pull (the file read back from
 the pulled image), logout. **helm** (4): registry login, create and
 package a chart, push it as an OCI artifact, pull it (the same bytes),
