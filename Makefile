@@ -122,7 +122,7 @@ tools: ## install the test and lint tools into .cache/bin
 	scripts/install-tools.sh
 
 .PHONY: peers
-peers: ## install the end-to-end peers (registry, token server, docker, notation, oras, crane, regctl, skopeo), pinned, cached outside the checkout
+peers: ## install the end-to-end peers (registry, token server, docker, notation, oras, crane, regctl, skopeo, podman, buildah, helm, cosign), pinned, cached outside the checkout
 	scripts/install-peers.sh >/dev/null
 
 .PHONY: e2e

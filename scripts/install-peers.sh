@@ -13,8 +13,11 @@
 #     crane         github.com/google/go-containerregistry/cmd/crane        v0.22.1
 #     regctl        github.com/regclient/regclient/cmd/regctl               v0.11.7
 #     notation      github.com/notaryproject/notation/cmd/notation          v1.3.2
+#     helm          helm.sh/helm/v4/cmd/helm                                v4.3.2
+#     cosign        github.com/sigstore/cosign/v3/cmd/cosign                v3.1.3
 #   From Debian (apt-get, only when the command is missing):
-#     docker (docker-cli, else docker.io), skopeo, htpasswd (apache2-utils),
+#     docker (docker-cli, else docker.io), skopeo, podman, buildah,
+#     htpasswd (apache2-utils),
 #     openssl, and for the keychain rows a private Secret Service:
 #     dbus-daemon (dbus-daemon, else dbus) and gnome-keyring-daemon
 #     (gnome-keyring).
@@ -41,8 +44,11 @@ logs=$peers_dir/logs
 #   method "install": go install <module>/<package>@<version> (the module's
 #                     go.mod and go.sum pin everything)
 #   method "build":   go mod download the module, go build <package> in a
-#                     writable copy of it (notation: `go install` fails
-#                     because the proxy refuses its deprecation lookup)
+#                     writable copy of it, with the flags of the module's
+#                     own release build (notation: `go install` fails
+#                     because the proxy refuses its deprecation lookup;
+#                     helm and cosign stamp their versions with -X, static,
+#                     as their Makefiles and goreleaser do)
 #   method "module":  go build <module>/<package> from a throwaway module
 #                     that requires <module>@<version> and the pinned
 #                     requirements (docker/distribution v2 has no go.mod, so
@@ -54,12 +60,16 @@ go_peers=(
 	"crane|install|github.com/google/go-containerregistry|v0.22.1|cmd/crane|crane|"
 	"regctl|install|github.com/regclient/regclient|v0.11.7|cmd/regctl|regctl|"
 	"notation|build|github.com/notaryproject/notation|v1.3.2|cmd/notation|notation|"
+	"helm|build|helm.sh/helm/v4|v4.3.2|cmd/helm|helm|"
+	"cosign|build|github.com/sigstore/cosign/v3|v3.1.3|cmd/cosign|cosign|"
 )
 
 # name | command | Debian packages that provide it (first one with a candidate)
 deb_peers=(
 	"docker|docker|docker-cli docker.io"
 	"skopeo|skopeo|skopeo"
+	"podman|podman|podman"
+	"buildah|buildah|buildah"
 	"htpasswd|htpasswd|apache2-utils"
 	"openssl|openssl|openssl"
 	"dbus-daemon|dbus-daemon|dbus-daemon dbus"
@@ -84,7 +94,7 @@ want() {
 build_go_peer() {
 	local name=$1 method=$2 module=$3 version=$4 pkg=$5 binary=$6 requires=$7
 	local dest=$peers_dir/$name-$version
-	local start=$SECONDS tmp src ldflags="" req
+	local start=$SECONDS tmp src ldflags="" cgo req
 	# Every step checks its own status: this runs in the background under
 	# `if`, where errexit does not apply.
 	tmp=$(mktemp -d "$peers_dir/.$name-$version.XXXXXX") || return 1
@@ -102,11 +112,25 @@ build_go_peer() {
 		fi
 		# The module cache is read-only and -mod=mod may update go.sum.
 		cp -R "$src" "$tmp/src" && chmod -R u+w "$tmp/src" || return 1
-		if [[ $name == notation ]]; then
-			# As the release builds do: no "+unreleased" in `notation version`.
+		# As each project's release build does.
+		cgo=${CGO_ENABLED:-}
+		case $name in
+		notation)
+			# No "+unreleased" in `notation version`.
 			ldflags="-X $module/internal/version.BuildMetadata="
-		fi
-		(cd "$tmp/src" && GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$tmp/$binary" "./$pkg") || return 1
+			;;
+		helm)
+			# helm's Makefile on a tag (no commit: the proxy's zip has none).
+			ldflags="-w -s -X $module/internal/version.version=$version -X $module/internal/version.metadata= -X $module/internal/version.gitTreeState=clean"
+			cgo=0
+			;;
+		cosign)
+			# cosign's Makefile and goreleaser (CGO_ENABLED=0).
+			ldflags="-buildid= -X sigs.k8s.io/release-utils/version.gitVersion=$version -X sigs.k8s.io/release-utils/version.gitTreeState=clean"
+			cgo=0
+			;;
+		esac
+		(cd "$tmp/src" && CGO_ENABLED=$cgo GOFLAGS=-mod=mod go build -trimpath -ldflags "$ldflags" -o "$tmp/$binary" "./$pkg") || return 1
 		rm -rf "$tmp/src"
 		;;
 	module)
@@ -178,7 +202,7 @@ for w in "${selected[@]}"; do
 		[[ ${entry%%|*} == "$w" ]] && known=1
 	done
 	if [[ -z $known ]]; then
-		log "error: unknown peer '$w' (want one of: registry token-server oras crane regctl notation docker skopeo htpasswd openssl dbus-daemon gnome-keyring)"
+		log "error: unknown peer '$w' (want one of: registry token-server oras crane regctl notation helm cosign docker skopeo podman buildah htpasswd openssl dbus-daemon gnome-keyring)"
 		exit 2
 	fi
 done
@@ -292,6 +316,8 @@ for entry in "${deb_peers[@]}"; do
 	case $name in
 	docker) v=$("$path" --version 2>/dev/null | sed -n 's/^Docker version \([^,]*\).*/\1/p') ;;
 	skopeo) v=$("$path" --version 2>/dev/null | sed -n 's/^skopeo version \([^ ]*\).*/\1/p') ;;
+	podman) v=$("$path" --version 2>/dev/null | sed -n 's/^podman version \([^ ]*\).*/\1/p') ;;
+	buildah) v=$("$path" --version 2>/dev/null | sed -n 's/^buildah version \([^ ]*\).*/\1/p') ;;
 	openssl) v=$("$path" version 2>/dev/null | awk '{print $2}') ;;
 	*) v=$(dpkg-query -W -f '${Version}' "${pkgs%% *}" 2>/dev/null || true) ;;
 	esac

@@ -138,7 +138,7 @@ _docker_credential_notation() {
 			;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--registry --docker --notation --dry-run --undo --help -h' -- "$cur"))
+			COMPREPLY=($(compgen -W '--registry --docker --notation --helm --containers --dry-run --undo --help -h' -- "$cur"))
 		fi
 		;;
 	import)

@@ -27,12 +27,14 @@ const backupSuffix = ".docker-credential-notation.bak"
 func configureCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:      "configure",
-		Usage:     `make docker and notation use this helper: set "credsStore" (or "credHelpers" entries for --registry) in their config.json`,
-		UsageText: Name + " configure [--registry HOST ...] [--docker] [--notation] [--dry-run] [--undo]",
+		Usage:     `make docker, notation, helm and podman use this helper: set "credsStore" (or "credHelpers" entries for --registry) in docker's and notation's config.json and helm's registry config, and "credHelpers" entries in containers' auth.json`,
+		UsageText: Name + " configure [--registry HOST ...] [--docker] [--notation] [--helm] [--containers] [--dry-run] [--undo]",
 		Flags: []ucli.Flag{
 			&ucli.StringSliceFlag{Name: "registry", Usage: "use the helper for this registry only (a credHelpers entry); repeatable"},
 			&ucli.BoolFlag{Name: "docker", Usage: "edit docker's config.json only ($DOCKER_CONFIG/config.json or ~/.docker/config.json)"},
 			&ucli.BoolFlag{Name: "notation", Usage: "edit notation's config.json only ($XDG_CONFIG_HOME/notation/config.json)"},
+			&ucli.BoolFlag{Name: "helm", Usage: "edit helm's registry config only ($HELM_REGISTRY_CONFIG, else $XDG_CONFIG_HOME/helm/registry/config.json)"},
+			&ucli.BoolFlag{Name: "containers", Usage: "edit containers' auth.json only, which podman, buildah and skopeo read ($REGISTRY_AUTH_FILE, else $DOCKER_CONFIG/config.json, else $XDG_RUNTIME_DIR/containers/auth.json and $XDG_CONFIG_HOME/containers/auth.json); it takes credHelpers entries only, so it needs --registry"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "print the change as a diff and write nothing"},
 			&ucli.BoolFlag{Name: "undo", Usage: "restore the setting that configure replaced"},
 		},
@@ -40,37 +42,75 @@ func configureCommand(env *Env) *ucli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("unexpected argument %q", c.Args().First())
 			}
-			paths, err := targetPaths(env, c.Bool("docker"), c.Bool("notation"))
+			targets, err := configTargets(env, c.Bool("docker"), c.Bool("notation"), c.Bool("helm"), c.Bool("containers"))
 			if err != nil {
 				return err
 			}
-			return configure(env, paths, c.StringSlice("registry"), c.Bool("dry-run"), c.Bool("undo"))
+			return configure(env, targets, c.StringSlice("registry"), c.Bool("dry-run"), c.Bool("undo"))
 		},
 	}
 }
 
-// targetPaths returns the config files to edit: docker's, notation's, or
-// both when neither flag is given.
-func targetPaths(env *Env, docker, notation bool) ([]string, error) {
-	if !docker && !notation {
-		docker, notation = true, true
+// getuid names the per-user runtime file of containers/image when
+// $XDG_RUNTIME_DIR is unset.
+var getuid = os.Getuid
+
+// target is one config file to edit. A containers auth.json takes
+// credHelpers only: containers/image reads no credsStore.
+type target struct {
+	path       string
+	containers bool
+	// runtime marks containers' primary file in the runtime directory,
+	// which a reboot empties.
+	runtime bool
+}
+
+// configTargets returns the config files to edit: docker's, notation's,
+// helm's, containers' auth.json, or all of them when no flag is given.
+func configTargets(env *Env, docker, notation, helm, containers bool) ([]target, error) {
+	if !docker && !notation && !helm && !containers {
+		docker, notation, helm, containers = true, true, true, true
 	}
-	var paths []string
+	var targets []target
+	// One file may be several clients' ($DOCKER_CONFIG/config.json is
+	// podman's too; $HELM_REGISTRY_CONFIG may name docker's): it is edited
+	// once, as the first of them.
+	add := func(t target) {
+		if !slices.ContainsFunc(targets, func(o target) bool { return o.path == t.path }) {
+			targets = append(targets, t)
+		}
+	}
 	if docker {
 		p, err := dockerconfig.DockerPath(env.Getenv)
 		if err != nil {
 			return nil, fmt.Errorf("failed to find docker's config.json: %v", err)
 		}
-		paths = append(paths, p)
+		add(target{path: p})
 	}
 	if notation {
 		p, err := dockerconfig.NotationPath(env.Getenv)
 		if err != nil {
 			return nil, fmt.Errorf("failed to find notation's config.json: %v", err)
 		}
-		paths = append(paths, p)
+		add(target{path: p})
 	}
-	return paths, nil
+	if helm {
+		p, err := dockerconfig.HelmPath(env.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("failed to find helm's registry config: %v", err)
+		}
+		add(target{path: p})
+	}
+	if containers {
+		ps, err := dockerconfig.ContainersPaths(env.Getenv, getuid())
+		if err != nil {
+			return nil, fmt.Errorf("failed to find containers' auth.json: %v", err)
+		}
+		for i, p := range ps {
+			add(target{path: p, containers: true, runtime: i == 0 && len(ps) > 1})
+		}
+	}
+	return targets, nil
 }
 
 // edit is one config file's planned change and the backup that goes with it.
@@ -81,17 +121,18 @@ type edit struct {
 	nothing string // why there is nothing to do, if so
 }
 
-// configure edits every file in paths. All files are loaded and every edit
-// is planned before anything is written, so a broken file stops the run
+// configure edits every target. All files are loaded and every edit is
+// planned before anything is written, so a broken file stops the run
 // before the others change.
-func configure(env *Env, paths, registries []string, dryRun, undo bool) error {
+func configure(env *Env, targets []target, registries []string, dryRun, undo bool) error {
 	for _, r := range registries {
 		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, " \t\n") {
 			return fmt.Errorf("invalid --registry %q", r)
 		}
 	}
 	var edits []*edit
-	for _, p := range paths {
+	for _, t := range targets {
+		p := t.path
 		f, err := dockerconfig.Load(p)
 		if err != nil {
 			return configHint(err)
@@ -105,10 +146,16 @@ func configure(env *Env, paths, registries []string, dryRun, undo bool) error {
 			return configHint(fmt.Errorf("failed to write %s: %w", p, dockerconfig.ErrReadOnly))
 		}
 		e := &edit{file: f, backup: b}
-		if undo {
+		switch {
+		case undo:
 			err = planUndo(e)
-		} else {
+		case t.containers && len(registries) == 0:
+			e.nothing = `containers' auth.json has no "credsStore" (podman, buildah and skopeo read "credHelpers" only); nothing to change: rerun with --registry HOST to use this helper there`
+		default:
 			err = planConfigure(e, registries)
+			if err == nil && t.runtime && e.nothing == "" {
+				e.notes = append(e.notes, "note: a reboot empties this directory, and podman and buildah save their logins in this file: rerun configure after a reboot, before logging in")
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("failed to configure %s: %v", p, err)

@@ -41,6 +41,7 @@ func newOnboarding(t *testing.T) *onboarding {
 		"USERPROFILE":       w.home,
 		"AppData":           filepath.Join(w.home, "AppData"),
 		"XDG_CONFIG_HOME":   filepath.Join(w.home, ".config"),
+		"XDG_RUNTIME_DIR":   filepath.Join(root, "run"),
 		config.EnvStoreDir:  filepath.Join(root, "store"),
 		"PATH":              w.bin,
 		config.EnvBackend:   config.BackendFile,
@@ -225,6 +226,203 @@ func TestConfigureRegistryDryRun(t *testing.T) {
 	}
 	if got := readFile(t, w.dockerConfig()); got != configured {
 		t.Errorf("after undo:\n%s", got)
+	}
+}
+
+// podmanAuth is an auth.json as podman writes it: a login, a credential
+// helper for another registry, a field this helper does not know.
+const podmanAuth = `{
+	"auths": {
+		"quay.io": {
+			"auth": "Ym9iOnB3"
+		}
+	},
+	"credHelpers": {
+		"registry.example": "secretservice"
+	},
+	"zz": [1, 2]
+}`
+
+func (w *onboarding) containersAuth() (runtimeFile, persistent string) {
+	return filepath.Join(w.vars["XDG_RUNTIME_DIR"], "containers", "auth.json"),
+		filepath.Join(w.vars["XDG_CONFIG_HOME"], "containers", "auth.json")
+}
+
+func TestConfigureContainers(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout: a runtime file and a persistent one")
+	}
+	w := newOnboarding(t)
+	runtimeFile, persistent := w.containersAuth()
+	writeFile(t, persistent, podmanAuth, 0o600)
+
+	// No --registry: auth.json takes no credsStore, so nothing changes
+	// there and configure says why; docker's and notation's get theirs.
+	code, out, errOut := w.run(t, "configure")
+	if code != 0 {
+		t.Fatalf("configure: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, persistent+`: containers' auth.json has no "credsStore"`) || !strings.Contains(out, "--registry HOST") {
+		t.Errorf("configure does not say why auth.json is left alone:\n%s", out)
+	}
+	if got := readFile(t, persistent); got != podmanAuth {
+		t.Errorf("configure without --registry changed %s:\n%s", persistent, got)
+	}
+	if _, err := os.Stat(runtimeFile); !os.IsNotExist(err) {
+		t.Errorf("configure without --registry created %s: %v", runtimeFile, err)
+	}
+	if got := readFile(t, w.dockerConfig()); !strings.Contains(got, `"credsStore": "notation"`) {
+		t.Errorf("docker config = %q", got)
+	}
+
+	// A dry run shows both files' change and writes nothing.
+	code, out, errOut = w.run(t, "configure", "--containers", "--registry", "127.0.0.1:5000", "--registry", "registry.example", "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"--- /dev/null", "+++ " + runtimeFile, "--- " + persistent,
+		`-		"registry.example": "secretservice"`, `+		"registry.example": "notation",`, `+		"127.0.0.1:5000": "notation"`,
+		runtimeFile + ": note: a reboot empties this directory"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(runtimeFile); !os.IsNotExist(err) {
+		t.Errorf("dry run created %s: %v", runtimeFile, err)
+	}
+	if got := readFile(t, persistent); got != podmanAuth {
+		t.Errorf("dry run wrote %s:\n%s", persistent, got)
+	}
+
+	code, out, errOut = w.run(t, "configure", "--containers", "--registry", "127.0.0.1:5000", "--registry", "registry.example")
+	if code != 0 {
+		t.Fatalf("configure --containers: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, `set "credHelpers"["registry.example"] to "notation" (was "secretservice")`) {
+		t.Errorf("configure does not report the replaced helper:\n%s", out)
+	}
+	// Key order and the other fields kept; the new entry after the old.
+	want := strings.Replace(podmanAuth, `"registry.example": "secretservice"`, `"registry.example": "notation",
+		"127.0.0.1:5000": "notation"`, 1)
+	want = strings.Replace(want, `"zz": [1, 2]`, "\"zz\": [\n\t\t1,\n\t\t2\n\t]", 1)
+	if got := readFile(t, persistent); got != want {
+		t.Errorf("%s:\n%s\nwant:\n%s", persistent, got, want)
+	}
+	if got, want := readFile(t, runtimeFile), "{\n\t\"credHelpers\": {\n\t\t\"127.0.0.1:5000\": \"notation\",\n\t\t\"registry.example\": \"notation\"\n\t}\n}"; got != want {
+		t.Errorf("%s = %q, want %q", runtimeFile, got, want)
+	}
+	for p, mode := range map[string]os.FileMode{runtimeFile: 0o600, filepath.Dir(runtimeFile): 0o700, persistent: 0o600} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("%s: mode %v, %v; want %04o", p, fi.Mode().Perm(), err, mode)
+		}
+	}
+	if _, err := os.Stat(w.notationConfig()); err != nil {
+		t.Fatalf("the first configure wrote no notation config: %v", err)
+	}
+	notation := readFile(t, w.notationConfig())
+
+	code, out, errOut = w.run(t, "configure", "--containers", "--undo")
+	if code != 0 {
+		t.Fatalf("undo: exit %d\n%s%s", code, out, errOut)
+	}
+	if got, want := readFile(t, persistent), strings.Replace(podmanAuth, `"zz": [1, 2]`, "\"zz\": [\n\t\t1,\n\t\t2\n\t]", 1); got != want {
+		t.Errorf("%s after undo:\n%s\nwant:\n%s", persistent, got, want)
+	}
+	if got := readFile(t, runtimeFile); strings.Contains(got, "notation") {
+		t.Errorf("%s after undo still names this helper:\n%s", runtimeFile, got)
+	}
+	for _, p := range []string{runtimeFile, persistent} {
+		if _, err := os.Stat(p + backupSuffix); !os.IsNotExist(err) {
+			t.Errorf("backup %s left after undo: %v", p+backupSuffix, err)
+		}
+	}
+	if got := readFile(t, w.notationConfig()); got != notation {
+		t.Errorf("--containers --undo touched notation's config:\n%s", got)
+	}
+}
+
+func TestConfigureContainersAuthFile(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	w := newOnboarding(t)
+	authFile := filepath.Join(w.home, "auth.json")
+	w.vars["REGISTRY_AUTH_FILE"] = authFile
+	code, out, errOut := w.run(t, "configure", "--containers", "--registry", "ghcr.io")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if got := readFile(t, authFile); got != "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"notation\"\n\t}\n}" {
+		t.Errorf("$REGISTRY_AUTH_FILE = %q", got)
+	}
+	runtimeFile, persistent := w.containersAuth()
+	for _, p := range []string{runtimeFile, persistent} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("with $REGISTRY_AUTH_FILE set, configure wrote %s: %v", p, err)
+		}
+	}
+}
+
+func TestConfigureHelm(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	w := newOnboarding(t)
+	helm := filepath.Join(w.vars["XDG_CONFIG_HOME"], "helm", "registry", "config.json")
+	const helmConfig = "{\n\t\"auths\": {},\n\t\"credsStore\": \"pass\",\n\t\"x\": 1\n}"
+	writeFile(t, helm, helmConfig, 0o600)
+	code, out, errOut := w.run(t, "configure", "--helm")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if want := strings.Replace(helmConfig, `"pass"`, `"notation"`, 1); readFile(t, helm) != want {
+		t.Errorf("%s:\n%s\nwant:\n%s", helm, readFile(t, helm), want)
+	}
+	if _, err := os.Stat(w.dockerConfig()); !os.IsNotExist(err) {
+		t.Errorf("--helm touched docker's config: %v", err)
+	}
+	if code, out, errOut := w.run(t, "configure", "--helm", "--undo"); code != 0 {
+		t.Fatalf("undo: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := readFile(t, helm); got != helmConfig {
+		t.Errorf("%s after undo:\n%s\nwant:\n%s", helm, got, helmConfig)
+	}
+
+	// Pointed at docker's file, helm's config is edited once, as docker's.
+	w.vars["HELM_REGISTRY_CONFIG"] = w.dockerConfig()
+	code, out, errOut = w.run(t, "configure", "--docker", "--helm")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if n := strings.Count(out, w.dockerConfig()+": set"); n != 1 {
+		t.Errorf("configure reports %d changes of %s, want 1:\n%s", n, w.dockerConfig(), out)
+	}
+}
+
+// With $DOCKER_CONFIG set, podman logs in through docker's config.json:
+// configure edits that file once, and no auth.json.
+func TestConfigureContainersDockerConfig(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	w := newOnboarding(t)
+	w.vars["DOCKER_CONFIG"] = filepath.Join(w.home, "dc")
+	code, out, errOut := w.run(t, "configure", "--registry", "ghcr.io")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	docker := filepath.Join(w.home, "dc", "config.json")
+	if n := strings.Count(out, docker+": set"); n != 1 {
+		t.Errorf("configure reports %d changes of %s, want 1:\n%s", n, docker, out)
+	}
+	if got := readFile(t, docker); got != "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"notation\"\n\t}\n}" {
+		t.Errorf("%s = %q", docker, got)
+	}
+	runtimeFile, persistent := w.containersAuth()
+	for _, p := range []string{runtimeFile, persistent} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("with $DOCKER_CONFIG set, configure wrote %s: %v", p, err)
+		}
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package dockerconfig reads and edits the config.json files of docker and
-// notation: the keys that select a credential helper (credsStore,
+// notation, helm's registry config and containers' auth.json (the same
+// format): the keys that select a credential helper (credsStore,
 // credHelpers) and the plaintext credentials under auths.
 //
 // An edit changes only the keys it names. Every other field, known or not,
@@ -78,6 +79,79 @@ func NotationPath(getenv func(string) string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(base, "notation", "config.json"), nil
+}
+
+// HelmPath returns helm's registry config (docker's format, read by
+// oras-go: credsStore and credHelpers work) as helm 4 resolves it:
+// $HELM_REGISTRY_CONFIG; else registry/config.json under $HELM_CONFIG_HOME;
+// else helm/registry/config.json under $XDG_CONFIG_HOME (on every OS) or
+// the platform's default: ~/.config, ~/Library/Preferences on macOS,
+// %APPDATA% on Windows.
+func HelmPath(getenv func(string) string) (string, error) {
+	if f := getenv("HELM_REGISTRY_CONFIG"); f != "" {
+		return f, nil
+	}
+	if d := getenv("HELM_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "registry", "config.json"), nil
+	}
+	base := getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		switch runtime.GOOS {
+		case "windows":
+			base = getenv("APPDATA")
+		case "darwin":
+			if h := userdir.HomeDir(getenv); h != "" {
+				base = filepath.Join(h, "Library", "Preferences")
+			}
+		default:
+			if h := userdir.HomeDir(getenv); h != "" {
+				base = filepath.Join(h, ".config")
+			}
+		}
+	}
+	if base == "" {
+		return "", errors.New("none of $HELM_REGISTRY_CONFIG, $HELM_CONFIG_HOME, $XDG_CONFIG_HOME and $HOME is set")
+	}
+	return filepath.Join(base, "helm", "registry", "config.json"), nil
+}
+
+// ContainersPaths returns the auth.json files of containers/image (podman,
+// buildah, skopeo) that a credHelpers entry must be in, as podman and
+// containers-auth.json(5) resolve them: $REGISTRY_AUTH_FILE alone when it
+// is set; else $DOCKER_CONFIG/config.json alone when $DOCKER_CONFIG is set
+// (podman and buildah then log in through docker's file); otherwise on
+// Linux the primary file, which logins write and which
+// is read first ($XDG_RUNTIME_DIR/containers/auth.json, or
+// /run/containers/<uid>/auth.json without $XDG_RUNTIME_DIR), and then the
+// persistent $XDG_CONFIG_HOME/containers/auth.json (~/.config/…), which is
+// read next and outlives a reboot that empties the runtime directory; on
+// macOS and Windows the one file ~/.config/containers/auth.json. uid is
+// os.Getuid() outside tests.
+//
+// Reference: containers-auth.json(5).
+func ContainersPaths(getenv func(string) string, uid int) ([]string, error) {
+	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
+		return []string{f}, nil
+	}
+	if d := getenv("DOCKER_CONFIG"); d != "" {
+		return []string{filepath.Join(d, "config.json")}, nil
+	}
+	home := userdir.HomeDir(getenv)
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		if home == "" {
+			return nil, errors.New("$HOME is not set")
+		}
+		return []string{filepath.Join(home, ".config", "containers", "auth.json")}, nil
+	}
+	primary := fmt.Sprintf("/run/containers/%d/auth.json", uid)
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		primary = filepath.Join(d, "containers", "auth.json")
+	}
+	base, err := userdir.ConfigDir(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return []string{primary, filepath.Join(base, "containers", "auth.json")}, nil
 }
 
 // Object is a JSON object that remembers its key order and keeps each value

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -324,6 +325,64 @@ func TestPaths(t *testing.T) {
 	}
 	if _, err := DockerPath(func(string) string { return "" }); err == nil {
 		t.Error("DockerPath with no HOME: no error")
+	}
+}
+
+func TestHelmPath(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"home", map[string]string{"HOME": "/h"}, "/h/.config/helm/registry/config.json"},
+		{"XDG_CONFIG_HOME", map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "/x/helm/registry/config.json"},
+		{"HELM_CONFIG_HOME", map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x", "HELM_CONFIG_HOME": "/c"}, "/c/registry/config.json"},
+		{"HELM_REGISTRY_CONFIG", map[string]string{"HOME": "/h", "HELM_CONFIG_HOME": "/c", "HELM_REGISTRY_CONFIG": "/r.json"}, "/r.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HelmPath(func(k string) string { return tt.env[k] })
+			if err != nil || got != tt.want {
+				t.Errorf("HelmPath = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := HelmPath(func(string) string { return "" }); err == nil {
+		t.Error("HelmPath with no HOME: no error")
+	}
+}
+
+func TestContainersPaths(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("the Linux layout")
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"runtime dir, then config dir", map[string]string{"HOME": "/h", "XDG_RUNTIME_DIR": "/run/user/1000"},
+			[]string{"/run/user/1000/containers/auth.json", "/h/.config/containers/auth.json"}},
+		{"no runtime dir", map[string]string{"HOME": "/h", "XDG_CONFIG_HOME": "/x"},
+			[]string{"/run/containers/1000/auth.json", "/x/containers/auth.json"}},
+		{"REGISTRY_AUTH_FILE alone", map[string]string{"HOME": "/h", "XDG_RUNTIME_DIR": "/r", "DOCKER_CONFIG": "/d", "REGISTRY_AUTH_FILE": "/a/auth.json"},
+			[]string{"/a/auth.json"}},
+		{"DOCKER_CONFIG alone", map[string]string{"HOME": "/h", "XDG_RUNTIME_DIR": "/r", "DOCKER_CONFIG": "/d"},
+			[]string{"/d/config.json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ContainersPaths(func(k string) string { return tt.env[k] }, 1000)
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("ContainersPaths = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := ContainersPaths(func(string) string { return "" }, 0); err == nil {
+		t.Error("ContainersPaths with no HOME: no error")
 	}
 }
 

@@ -47,8 +47,18 @@ func matrix() []spec {
 	add("notation", allConfigs)
 	add("oras", dockerConfigs)
 	add("crane", dockerConfigs)
+	// A credential per namespace of one registry (repository-scoped keys).
+	for _, b := range backends {
+		for _, c := range dockerConfigs {
+			rows = append(rows, spec{backend: b, client: "crane", config: c, scheme: "namespaces"})
+		}
+	}
 	add("regctl", dockerConfigs)
 	add("skopeo", dockerConfigs)
+	add("podman", append(containersConfigs, rootlessConfig))
+	add("buildah", containersConfigs)
+	add("helm", helmConfigs)
+	add("cosign", dockerConfigs)
 	return rows
 }
 
@@ -59,6 +69,10 @@ var runners = map[string]func(*row){
 	"crane":    runCrane,
 	"regctl":   runRegctl,
 	"skopeo":   runSkopeo,
+	"podman":   runPodman,
+	"buildah":  runBuildah,
+	"helm":     runHelm,
+	"cosign":   runCosign,
 }
 
 // TestClients runs the matrix. Each row is a parallel subtest named
@@ -74,7 +88,7 @@ func TestClients(t *testing.T) {
 			t.Parallel()
 			r := newRow(t, s)
 			runners[s.client](r)
-			r.expectNoPlaintext(fx.password, r.secret)
+			r.expectNoPlaintext(fx.password, fx.secondPassword, r.secret)
 		})
 	}
 }
@@ -182,6 +196,10 @@ func runOras(r *row) {
 // reply to fall back to the host; a repository-scoped entry then wins over
 // the host's. (With credHelpers, keyed by host, it asks for the host only.)
 func runCrane(r *row) {
+	if r.scheme == "namespaces" {
+		runCraneNamespaces(r)
+		return
+	}
 	host := r.ep.Host
 	repo := r.repo("")
 	ref := host + "/" + repo + ":v1"

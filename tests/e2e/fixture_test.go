@@ -16,9 +16,13 @@ import (
 	"github.com/notaryproject/docker-credential-notation/internal/testutil/registryfixture"
 )
 
-// The one user of both registries. The token server grants scopes only on
+// The user of both registries. The token server grants scopes only on
 // repositories under "<user>/", so every repository is alice/….
 const testUser = "alice"
+
+// secondUser holds the namespace bob/ on the token registry: the rows that
+// give one registry a credential per namespace use it.
+const secondUser = "bob"
 
 // The token registry's service and the token server's issuer; they must
 // agree between the two.
@@ -48,6 +52,8 @@ type fixture struct {
 	certFile string // the servers' certificate, for 127.0.0.1
 	keyFile  string
 	password string // testUser's password on both registries
+	// secondPassword is secondUser's.
+	secondPassword string
 
 	basic endpoint // registry with htpasswd, TLS
 	token endpoint // TLS front: /v2/ to the registry, /token/ to the token server
@@ -68,6 +74,7 @@ func startFixture(ctx context.Context, dir string, peers *peerSet) (*fixture, er
 		TokenServer: peers.path("token-server"),
 		Name:        "e2e",
 		User:        testUser,
+		SecondUser:  secondUser,
 		Service:     tokenService,
 		Issuer:      tokenIssuer,
 		ClientID:    "e2e",
@@ -76,16 +83,17 @@ func startFixture(ctx context.Context, dir string, peers *peerSet) (*fixture, er
 		return nil, err
 	}
 	return &fixture{
-		dir:      s.Dir,
-		caFile:   s.CAFile,
-		caPEM:    s.CAPEM,
-		certFile: s.CertFile,
-		keyFile:  s.KeyFile,
-		password: s.Password,
-		basic:    endpoint{Scheme: "basic", Host: s.BasicHost},
-		token:    endpoint{Scheme: "token", Host: s.TokenHost},
-		roots:    s.Roots,
-		srv:      s,
+		dir:            s.Dir,
+		caFile:         s.CAFile,
+		caPEM:          s.CAPEM,
+		certFile:       s.CertFile,
+		keyFile:        s.KeyFile,
+		password:       s.Password,
+		secondPassword: s.SecondPassword,
+		basic:          endpoint{Scheme: "basic", Host: s.BasicHost},
+		token:          endpoint{Scheme: "token", Host: s.TokenHost},
+		roots:          s.Roots,
+		srv:            s,
 	}, nil
 }
 

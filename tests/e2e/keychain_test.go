@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	dbus "github.com/godbus/dbus/v5"
@@ -108,7 +109,7 @@ type secretService struct {
 // waits until the login keyring is unlocked on the bus. dir holds the
 // bus's configuration and both daemons' logs. On error nothing is left
 // running.
-func startSecretService(ctx context.Context, dir, home, runDir string) (_ *secretService, err error) {
+func startSecretService(ctx context.Context, dir, home, runDir string, cred *syscall.Credential) (_ *secretService, err error) {
 	ctx, cancel := context.WithTimeout(ctx, secretServiceStartTimeout)
 	defer cancel()
 	s := &secretService{dir: dir}
@@ -125,6 +126,17 @@ func startSecretService(ctx context.Context, dir, home, runDir string) (_ *secre
 	if err != nil {
 		return nil, err
 	}
+	// A row of another user (rootless podman) gets a bus and a keyring
+	// of that user; the bus lets the test's own connection in too.
+	allowUser := ""
+	if cred != nil {
+		allowUser = "\n    <allow user=\"*\"/>"
+		for _, d := range []string{dir, s.sockDir} {
+			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	// No <servicedir>: nothing is started by D-Bus activation, so a
 	// keyring daemon that dies fails the row instead of being replaced by
 	// one that reads another HOME.
@@ -137,7 +149,7 @@ func startSecretService(ctx context.Context, dir, home, runDir string) (_ *secre
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
-    <allow own="*"/>
+    <allow own="*"/>` + allowUser + `
   </policy>
 </busconfig>
 `
@@ -145,15 +157,21 @@ func startSecretService(ctx context.Context, dir, home, runDir string) (_ *secre
 	if err := os.WriteFile(cfg, []byte(busConfig), 0o600); err != nil {
 		return nil, err
 	}
+	if cred != nil {
+		if err := os.Chown(cfg, int(cred.Uid), int(cred.Gid)); err != nil {
+			return nil, err
+		}
+	}
 
 	// dbus-daemon prints its address on fd 3 once it listens.
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	bus := exec.Command(peers.path("dbus-daemon"), "--config-file="+cfg, "--nofork", "--print-address=3")
+	bus := exec.Command(reachablePath("dbus-daemon", cred), "--config-file="+cfg, "--nofork", "--print-address=3")
 	bus.Env = serverEnv()
 	bus.ExtraFiles = []*os.File{pw}
+	bus.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	p, err := startCmd(dir, "dbus-daemon", bus)
 	pw.Close()
 	if err != nil {
@@ -188,7 +206,7 @@ func startSecretService(ctx context.Context, dir, home, runDir string) (_ *secre
 	if _, err := rand.Read(pass); err != nil {
 		return nil, err
 	}
-	gk := exec.Command(peers.path("gnome-keyring-daemon"), "--foreground", "--unlock", "--components=secrets")
+	gk := exec.Command(reachablePath("gnome-keyring-daemon", cred), "--foreground", "--unlock", "--components=secrets")
 	gk.Env = append(serverEnv(),
 		"DBUS_SESSION_BUS_ADDRESS="+s.Address,
 		"HOME="+home,
@@ -197,6 +215,7 @@ func startSecretService(ctx context.Context, dir, home, runDir string) (_ *secre
 		"XDG_RUNTIME_DIR="+runDir,
 	)
 	gk.Stdin = strings.NewReader(hex.EncodeToString(pass))
+	gk.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	p, err = startCmd(dir, "gnome-keyring-daemon", gk)
 	if err != nil {
 		return nil, err
@@ -350,7 +369,7 @@ func (r *row) startKeychain() {
 		r.res.Note = keychainSkipReason
 		r.t.Skip(keychainSkipReason)
 	}
-	ss, err := startSecretService(context.Background(), filepath.Join(r.dir, "secret-service"), r.home, filepath.Join(r.dir, "run"))
+	ss, err := startSecretService(context.Background(), filepath.Join(r.dir, "secret-service"), r.home, filepath.Join(r.dir, "run"), r.credential())
 	if err != nil {
 		r.failf("failed to start a private Secret Service (dbus-daemon and gnome-keyring-daemon): %v", err)
 	}
@@ -423,4 +442,17 @@ func describeItems(items []keychainItem) string {
 		parts = append(parts, fmt.Sprintf("%q (username %q, %d bytes)", it.Label, it.Attrs["username"], len(it.Secret)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// reachablePath is a peer's path for a process run as cred: the link's
+// target, since another user cannot reach the peers directory in root's
+// home.
+func reachablePath(name string, cred *syscall.Credential) string {
+	path := peers.path(name)
+	if cred != nil {
+		if p, err := filepath.EvalSymlinks(path); err == nil {
+			return p
+		}
+	}
+	return path
 }

@@ -36,7 +36,7 @@ const (
 
 // peerCommands are the programs the suite runs. scripts/install-peers.sh
 // installs them all.
-var peerCommands = []string{"registry", "token-server", "htpasswd", "docker", "notation", "oras", "crane", "regctl", "skopeo"}
+var peerCommands = []string{"registry", "token-server", "htpasswd", "docker", "notation", "oras", "crane", "regctl", "skopeo", "podman", "buildah", "helm", "cosign"}
 
 // Set up by TestMain.
 var (
@@ -85,7 +85,7 @@ func testMain(m *testing.M) int {
 
 	// Ask each client for its version now: rows run in parallel and read
 	// the map.
-	for _, c := range []string{"docker", "notation", "oras", "crane", "regctl", "skopeo", "registry", "token-server"} {
+	for _, c := range []string{"docker", "notation", "oras", "crane", "regctl", "skopeo", "podman", "buildah", "helm", "cosign", "registry", "token-server"} {
 		peers.version(c)
 	}
 
@@ -251,7 +251,7 @@ func (p *peerSet) version(name string) string {
 		return "unknown"
 	}
 	args := map[string][]string{
-		"docker": {"--version"}, "skopeo": {"--version"}, "gnome-keyring-daemon": {"--version"},
+		"docker": {"--version"}, "skopeo": {"--version"}, "podman": {"--version"}, "buildah": {"--version"}, "gnome-keyring-daemon": {"--version"},
 	}[name]
 	if args == nil {
 		args = []string{"version"}

@@ -1,7 +1,8 @@
 // Package e2e runs docker-credential-notation under the real registry
-// clients (the docker CLI, notation, oras, crane, regctl, skopeo) against real
-// registries on 127.0.0.1: a distribution registry with htpasswd Basic auth
-// over TLS, and one with token auth against distribution's token server.
+// clients (the docker CLI, notation, oras, crane, regctl, skopeo, podman,
+// buildah, helm, cosign) against real registries on 127.0.0.1: a
+// distribution registry with htpasswd Basic auth over TLS, and one with
+// token auth against distribution's token server.
 //
 // The tests live in this package's _test files: TestMain builds the helper,
 // starts the servers once, and TestClients runs the matrix client x config
@@ -48,8 +49,10 @@ type Result struct {
 	// "gnome-keyring 42.1-1+b2"; empty for other backends.
 	Keychain string `json:"keychain,omitempty"`
 	// Scheme is the registry's authentication and what the helper holds:
-	// "basic", "token" (a password for the token server) or
-	// "identity-token" (the <token> user and a refresh token).
+	// "basic", "token" (a password for the token server),
+	// "identity-token" (the <token> user and a refresh token) or
+	// "namespaces" (token auth, a credential per namespace of one
+	// registry under repository-scoped keys).
 	Scheme string `json:"scheme"`
 	// Config is where the helper is configured, e.g. "docker credsStore",
 	// "notation credHelpers".
@@ -137,13 +140,14 @@ func ReadResults(r io.Reader) ([]Result, error) {
 // The table's order: clients, config modes and schemes in these orders,
 // anything unknown after them, alphabetically.
 var (
-	clientOrder = []string{"docker", "notation", "oras", "crane", "regctl", "skopeo"}
-	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers"}
-	schemeOrder = []string{"basic", "token", "identity-token", "workload"}
+	clientOrder = []string{"docker", "notation", "oras", "crane", "regctl", "skopeo", "podman", "buildah", "helm", "cosign"}
+	configOrder = []string{"docker credsStore", "docker credHelpers", "notation credsStore", "notation credHelpers", "containers credHelpers", "containers credHelpers (rootless)", "helm credsStore", "helm credHelpers"}
+	schemeOrder = []string{"basic", "token", "identity-token", "namespaces", "workload"}
 	schemeTitle = map[string]string{
 		"basic":          "Basic auth",
 		"token":          "token auth, password",
 		"identity-token": "token auth, identity token",
+		"namespaces":     "token auth, a credential per namespace",
 		"workload":       "workload identity (RFC 8693, nothing stored)",
 	}
 )

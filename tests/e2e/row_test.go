@@ -56,6 +56,11 @@ type row struct {
 	// kc is the row's own Secret Service when its backend is the
 	// keychain, nil otherwise.
 	kc *secretService
+	// runRoot is podman's and buildah's runroot (a short path of its own).
+	runRoot string
+	// uid runs the row's clients and helper checks as that user (the
+	// rootless podman rows); 0 means as the test.
+	uid int
 
 	// held is what the helper should hold between steps (list output).
 	held map[string]string
@@ -116,7 +121,7 @@ func newRow(t *testing.T, s spec) *row {
 	switch scheme {
 	case "basic":
 		r.ep, r.user, r.secret = fx.basic, testUser, fx.password
-	case "token":
+	case "token", "namespaces":
 		r.ep, r.user, r.secret = fx.token, testUser, fx.password
 	case "workload":
 		// Nothing is logged in: the helper exchanges the platform's token
@@ -134,7 +139,9 @@ func newRow(t *testing.T, s spec) *row {
 		t.Fatalf("unknown scheme %q", scheme)
 	}
 	r.writeConfig()
-	if s.backend == "keychain" {
+	// A rootless row starts its keychain once its user owns the row
+	// (rootless, in containers_test.go).
+	if s.backend == "keychain" && s.config != rootlessConfig {
 		r.res.Keychain = keychain
 		r.startKeychain()
 	}
@@ -145,7 +152,8 @@ func newRow(t *testing.T, s spec) *row {
 // point a client at the real user's files, credentials or proxies.
 func clientBaseEnv() []string {
 	drop := []string{"HOME=", "PATH=", "DOCKER_", "XDG_", "REGISTRY_AUTH_FILE=", "REGCTL_",
-		"SSL_CERT_", "NOTATION_", "ORAS_", "CONTAINERS_", "E2E_", "DBUS_SESSION_BUS_ADDRESS="}
+		"SSL_CERT_", "NOTATION_", "ORAS_", "CONTAINERS_", "HELM_", "COSIGN_", "SIGSTORE_", "TUF_ROOT=",
+		"E2E_", "DBUS_SESSION_BUS_ADDRESS="}
 	var env []string
 outer:
 	for _, kv := range os.Environ() {
@@ -169,6 +177,11 @@ outer:
 // config.json.
 func (r *row) writeConfig() {
 	file, key, _ := strings.Cut(r.config, " ")
+	if file == "containers" || file == "helm" {
+		// The row runs the helper's configure, which writes auth.json or
+		// helm's registry config.
+		return
+	}
 	var cfg map[string]any
 	switch key {
 	case "credsStore":
@@ -196,10 +209,13 @@ func (r *row) writeConfig() {
 	}
 }
 
+// repoSafe spells a config mode in a repository name.
+var repoSafe = strings.NewReplacer(" ", "-", "(", "", ")", "")
+
 // repo is the row's own repository name; the token server grants scopes
 // only under the user's name.
 func (r *row) repo(suffix string) string {
-	name := strings.ToLower(r.client + "-" + strings.ReplaceAll(r.config, " ", "-") + "-" + r.scheme)
+	name := strings.ToLower(r.client + "-" + repoSafe.Replace(r.config) + "-" + r.scheme)
 	if suffix != "" {
 		name += "-" + suffix
 	}
@@ -282,7 +298,7 @@ type cmdResult struct {
 func (r *row) exec(stdin, name string, args ...string) cmdResult {
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 	defer cancel()
-	path := peers.path(name)
+	path := reachablePath(name, r.credential())
 	if path == "" {
 		path = name
 	}
@@ -292,7 +308,7 @@ func (r *row) exec(stdin, name string, args ...string) cmdResult {
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: r.credential()}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
@@ -323,6 +339,7 @@ func (r *row) helper(stdin string, args ...string) (stdout string, code int) {
 	cmd := exec.Command(helperBin, args...)
 	cmd.Env = r.env
 	cmd.Stdin = strings.NewReader(stdin)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.credential()}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -617,6 +634,11 @@ func indent(s string) string {
 // credentials (not through the helper), for the rows that need something
 // to sign, list or copy. It returns the manifest digest.
 func (f *fixture) seed(ctx context.Context, host, repoName, tag string) (string, error) {
+	return f.seedAs(ctx, host, repoName, tag, testUser, f.password)
+}
+
+// seedAs is seed with another user's credential.
+func (f *fixture) seedAs(ctx context.Context, host, repoName, tag, user, password string) (string, error) {
 	repo, err := remote.NewRepository(host + "/" + repoName)
 	if err != nil {
 		return "", err
@@ -624,7 +646,7 @@ func (f *fixture) seed(ctx context.Context, host, repoName, tag string) (string,
 	repo.Client = &auth.Client{
 		Client:     f.httpClient(),
 		Cache:      auth.NewCache(),
-		Credential: auth.StaticCredential(host, auth.Credential{Username: testUser, Password: f.password}),
+		Credential: auth.StaticCredential(host, auth.Credential{Username: user, Password: password}),
 	}
 	layer, diffID := imageLayer(repoName)
 	layerDesc, err := oras.PushBytes(ctx, repo, "application/vnd.oci.image.layer.v1.tar", layer)
@@ -667,4 +689,12 @@ func imageLayer(name string) ([]byte, string) {
 	_ = tw.Close()
 	sum := sha256.Sum256(buf.Bytes())
 	return buf.Bytes(), "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// credential is the user the row's processes run as; nil: the test's.
+func (r *row) credential() *syscall.Credential {
+	if r.uid == 0 {
+		return nil
+	}
+	return &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.uid)}
 }

@@ -20,10 +20,10 @@ func man(p *program) []byte {
 	}
 	w(".fi\n")
 	w(".SH DESCRIPTION\n")
-	w("%s\n", roffLine(p.Name+" is a credential helper: docker, notation, oras, crane, regctl and skopeo run it "+
+	w("%s\n", roffLine(p.Name+" is a credential helper: docker, notation, oras, crane, regctl, skopeo, podman, buildah, helm and cosign run it "+
 		"with one protocol action and the payload on standard input, and it answers on standard output. "+
 		"The credentials are kept in an age-encrypted file or in the OS keychain."))
-	w(".PP\n%s\n", roffLine("To start using it, move existing plaintext credentials in and point docker and notation at it:"))
+	w(".PP\n%s\n", roffLine("To start using it, move existing plaintext credentials in and point the clients at it:"))
 	w(".PP\n.RS\n.nf\n%s import \\-\\-remove\\-plaintext\n%s configure\n%s doctor\n.fi\n.RE\n", p.Name, p.Name, p.Name)
 	w(".SH OPTIONS\n")
 	manFlags(&b, p.Flags)

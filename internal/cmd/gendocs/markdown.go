@@ -21,7 +21,7 @@ func markdown(p *program) []byte {
 	flagTable(&b, p.Flags)
 
 	w("## Protocol actions\n\n")
-	w("Clients (docker, notation, oras, crane, regctl, skopeo) run these with the payload on stdin;\n")
+	w("Clients (docker, notation, oras, crane, regctl, skopeo, podman, buildah, helm, cosign) run these with the payload on stdin;\n")
 	w("see [the protocol](../README.md#the-protocol). They take no arguments.\n\n")
 	w("| Action | What it does |\n| --- | --- |\n")
 	for _, c := range p.Commands {

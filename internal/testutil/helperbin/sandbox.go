@@ -14,17 +14,18 @@ import (
 // Steers reports whether the environment variable name could steer the
 // binary away from what a test sets up: the helper's own settings
 // (DOCKER_CREDENTIAL_NOTATION_*), the user's docker configuration
-// (DOCKER_CONFIG), proxies and the system's trusted certificates.
+// (DOCKER_CONFIG) and containers' auth file (REGISTRY_AUTH_FILE), proxies
+// and the system's trusted certificates.
 func Steers(name string) bool {
 	switch strings.ToUpper(name) {
-	case "DOCKER_CONFIG", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR":
+	case "DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR":
 		return true
 	}
 	return strings.HasPrefix(name, "DOCKER_CREDENTIAL_NOTATION_")
 }
 
 // sandboxed are the variables a Sandbox sets.
-var sandboxed = []string{"HOME", "USERPROFILE", "AppData", "LocalAppData", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "DOCKER_CONFIG",
+var sandboxed = []string{"HOME", "USERPROFILE", "AppData", "LocalAppData", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "DOCKER_CONFIG",
 	"DOCKER_CREDENTIAL_NOTATION_STORE_DIR", "DBUS_SESSION_BUS_ADDRESS"}
 
 // Environ is the test's environment without the variables that [Steers]
@@ -60,7 +61,7 @@ type Sandbox struct {
 	Root, Home, StoreDir string
 	// Vars are the variables that point the binary at the sandbox (HOME,
 	// USERPROFILE, AppData, LocalAppData, XDG_CONFIG_HOME, XDG_CACHE_HOME,
-	// DOCKER_CONFIG,
+	// XDG_RUNTIME_DIR (containers' auth.json), DOCKER_CONFIG,
 	// DOCKER_CREDENTIAL_NOTATION_STORE_DIR, DBUS_SESSION_BUS_ADDRESS), as
 	// name=value.
 	Vars []string
@@ -81,6 +82,7 @@ func NewSandbox(t testing.TB) *Sandbox {
 		"LocalAppData=" + filepath.Join(s.Home, "LocalAppData"),
 		"XDG_CONFIG_HOME=" + filepath.Join(s.Home, ".config"),
 		"XDG_CACHE_HOME=" + filepath.Join(s.Home, ".cache"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(root, "run"),
 		"DOCKER_CONFIG=" + filepath.Join(s.Home, ".docker"),
 		"DOCKER_CREDENTIAL_NOTATION_STORE_DIR=" + s.StoreDir,
 		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(root, "no-session-bus"),

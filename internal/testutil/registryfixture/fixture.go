@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -27,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,9 +46,14 @@ type Options struct {
 	// Name prefixes the realms and names the CA, e.g. "e2e". Empty means
 	// "registryfixture".
 	Name string
-	// User is the one user of both registries; the token server grants
+	// User is the user of both registries; the token server grants
 	// scopes only on repositories under "<User>/". Empty means "alice".
 	User string
+	// SecondUser, when not empty, is a second user of both registries with
+	// a password of its own: on the token registry it holds the namespace
+	// "<SecondUser>/" and no other, so a test can give one registry a
+	// different credential per namespace.
+	SecondUser string
 	// Service is the token registry's service, Issuer the token server's
 	// issuer. Empty means Name+"-registry" and Name+"-token-server".
 	Service, Issuer string
@@ -66,6 +73,8 @@ type Servers struct {
 	Roots                     *x509.CertPool
 	// User's password on both registries, random.
 	User, Password string
+	// SecondUser's password, random; both empty without Options.SecondUser.
+	SecondUser, SecondPassword string
 	// Service is the token registry's service.
 	Service string
 	// BasicHost serves the registry with htpasswd; TokenHost is the TLS
@@ -122,13 +131,14 @@ func Start(ctx context.Context, opts Options) (_ *Servers, err error) {
 	if err := s.writeCA(name + " test CA"); err != nil {
 		return nil, fmt.Errorf("failed to create the test CA: %v", err)
 	}
-	pw := make([]byte, 16)
-	if _, err := rand.Read(pw); err != nil {
-		return nil, err
+	users := map[string]string{s.User: randomPassword()}
+	s.Password = users[s.User]
+	if opts.SecondUser != "" {
+		s.SecondUser, s.SecondPassword = opts.SecondUser, randomPassword()
+		users[s.SecondUser] = s.SecondPassword
 	}
-	s.Password = hex.EncodeToString(pw)
 	htpasswd := filepath.Join(dir, "htpasswd")
-	if err := WriteHtpasswd(htpasswd, s.User, s.Password); err != nil {
+	if err := WriteHtpasswd(htpasswd, users); err != nil {
 		return nil, err
 	}
 
@@ -237,14 +247,26 @@ func (s *Servers) RotateTokenKey(ctx context.Context) error {
 	return s.waitTokenServer(ctx)
 }
 
-// WriteHtpasswd writes an htpasswd file with one user, in the bcrypt
-// format both servers read; the lowest cost keeps each login fast.
-func WriteHtpasswd(path, user, password string) error {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		return err
+// randomPassword is 16 random bytes in hex.
+func randomPassword() string {
+	pw := make([]byte, 16)
+	_, _ = rand.Read(pw) // never fails (crypto/rand)
+	return hex.EncodeToString(pw)
+}
+
+// WriteHtpasswd writes an htpasswd file with users (name to password), in
+// the bcrypt format both servers read; the lowest cost keeps each login
+// fast.
+func WriteHtpasswd(path string, users map[string]string) error {
+	var b strings.Builder
+	for _, user := range slices.Sorted(maps.Keys(users)) {
+		hash, err := bcrypt.GenerateFromPassword([]byte(users[user]), bcrypt.MinCost)
+		if err != nil {
+			return err
+		}
+		b.WriteString(user + ":" + string(hash) + "\n")
 	}
-	return os.WriteFile(path, []byte(user+":"+string(hash)+"\n"), 0o600)
+	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // TLSConfigYAML is the http.tls fragment of a registry configuration

@@ -7,9 +7,14 @@ import (
 )
 
 // setProcAttr starts a process in its own process group, killed with the
-// test binary should that die first.
+// test binary should that die first; a Credential the caller set (another
+// user to run as) is kept.
 func setProcAttr(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var cred *syscall.Credential
+	if cmd.SysProcAttr != nil {
+		cred = cmd.SysProcAttr.Credential
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 }
 
 // stopProcess sends SIGTERM to the process group, then SIGKILL after 5 s.

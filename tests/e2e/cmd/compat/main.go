@@ -154,7 +154,8 @@ end-to-end suite's results. Do not edit by hand. -->
 Each cell is one run of a real client against a real registry on 127.0.0.1,
 with ` + "`docker-credential-notation`" + ` built from this checkout as the
 credential helper, configured as ` + "`credsStore`" + ` or as a ` + "`credHelpers`" + `
-entry in docker's or notation's ` + "`config.json`" + `. The backend is the
+entry in docker's, notation's or helm's (registry) ` + "`config.json`" + `, or in
+containers' ` + "`auth.json`" + ` (by the helper's own ` + "`configure --containers --registry`" + `). The backend is the
 helper's store, chosen with ` + "`DOCKER_CREDENTIAL_NOTATION_BACKEND`" + `:
 ` + "`file`" + ` is the encrypted age file; ` + "`keychain`" + ` is the OS keychain, here
 ` + kc + ` on a private D-Bus session bus, a fresh keyring for each
@@ -168,6 +169,13 @@ row. Servers: ` + srv + `.
 - **token auth, identity token**: the same registry; the helper holds the
   user ` + "`<token>`" + ` and a refresh token (stored through the helper, as a
   login would), which the client exchanges itself.
+- **token auth, a credential per namespace**: the token registry, which
+  grants each of two users only its own namespace; the helper holds one
+  user for the registry and each user under the repository-scoped key
+  (` + "`host:port/namespace/repo`" + `) that go-containerregistry asks first. crane
+  pulls both namespaces, and a repository with no scoped entry through the
+  host's; once the second user's entry is erased, its namespace must be
+  refused.
 - **workload identity**: a registry whose token service accepts only the
   JWT access tokens of an OAuth2 provider (zitadel's, verified against its
   JWKS); nothing is stored or logged in: the helper's config names a subject
@@ -183,7 +191,19 @@ login, append, pull; with ` + "`credsStore`" + ` also its repository-scoped look
 (` + "`host:port/namespace/repo`" + ` first, answered not-found, then the host) and a
 pull that must use a repository-scoped entry; auth logout. **regctl**:
 ` + "`registry set`" + `, ` + "`tag ls`" + ` (with ` + "`credsStore`" + ` it resolves hosts through
-` + "`list`" + `). **skopeo**: login, copy, inspect, logout. After each step the suite
+` + "`list`" + `). **skopeo**: login, copy, inspect, logout. **podman** (4.3, rootful,
+vfs storage of the row's own, cgroupfs, no systemd; no container runs):
+login, import an image, push, remove, pull, logout; the rootless rows run
+podman as ` + "`nobody`" + ` (no subuid ranges: podman maps that one user into its
+user namespace and starts the helper there), with the row's session bus and
+gnome-keyring run as that user too. **buildah**: login,
+` + "`from scratch`" + `, copy, commit, push, remove, pull (the file read back from
+the pulled image), logout. **helm** (4): registry login, create and
+package a chart, push it as an OCI artifact, pull it (the same bytes),
+registry logout. **cosign**: login, ` + "`generate-key-pair`" + `, ` + "`sign --key`" + ` with no
+transparency log (there is no network), ` + "`verify --key --insecure-ignore-tlog`" + `;
+with ` + "`credsStore`" + ` it asks the repository-scoped key first, as crane does.
+After each step the suite
 reads the store back with the helper's own ` + "`list`" + ` and ` + "`get`" + `, checks which
 helper calls the client made, and at the end checks that no file of the
 row (the client's home, the helper's store directory, the helper-call log)
