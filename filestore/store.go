@@ -81,6 +81,14 @@ type Options struct {
 	// PluginUI lets age plugins talk to the user. Nil means plugins that
 	// need interaction fail.
 	PluginUI *plugin.ClientUI
+	// Cache keeps the protected identity once unlocked (main gives the
+	// Linux kernel keyring, one key per store directory). Nil means none:
+	// every process of a protected store needs the passphrase.
+	Cache KeyCache
+	// UnlockFor is how long an identity unlocked through Prompt (a get
+	// that found the store locked) stays in Cache. Zero means
+	// DefaultUnlockFor.
+	UnlockFor time.Duration
 }
 
 // Store is a credential store in an age-encrypted file.
@@ -90,6 +98,8 @@ type Store struct {
 
 	keysMu sync.Mutex
 	keys   *keys // loaded once, see loadKeys
+	// noCache is set once the cached identity turned out stale.
+	noCache bool
 
 	// readMu guards last, the store file as the last read opened it: the
 	// next read uses it again while the path still names that file, so the
@@ -171,6 +181,8 @@ func (s *Store) KeySource() (source, origin string, err error) {
 			return string(src), "DOCKER_CREDENTIAL_NOTATION_PASSPHRASE", nil
 		}
 		return string(src), "terminal prompt", nil
+	case KeySourceProtected:
+		return string(src), s.protectedIdentityPath(), nil
 	}
 	return string(src), s.generatedIdentityPath(), nil
 }
@@ -320,7 +332,7 @@ func (s *Store) openDecrypted() (*openedFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
-	p, err := s.decrypt(f, size, k)
+	p, err := s.decryptOrRelock(f, size, k)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -404,6 +416,9 @@ func (s *Store) decrypt(f io.ReaderAt, size int64, k *keys) (*plainText, error) 
 	r, n, err := age.DecryptReaderAt(f, size, k.identities...)
 	if err != nil {
 		var nomatch *age.NoIdentityMatchError
+		if errors.As(err, &nomatch) && k.cached {
+			return nil, errStaleCache
+		}
 		if errors.As(err, &nomatch) {
 			return nil, helper.WithHint(
 				fmt.Errorf("failed to decrypt credential store %s: wrong key: the %s key from %s does not match it", s.path, k.source, k.origin),
@@ -483,8 +498,11 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 		}
 		return s.rewrite(k, &document{Version: SchemaVersion, Entries: map[string]entry{key.String(): *put}})
 	}
-	p, err := s.decrypt(f, size, k)
+	p, err := s.decryptOrRelock(f, size, k)
 	if err != nil {
+		return err
+	}
+	if k, err = s.loadKeys(false); err != nil { // the keys that opened it
 		return err
 	}
 	switch err = s.merge(p, k, key.String(), put, closeOld); {
@@ -717,4 +735,5 @@ func ensureDir(dir string) error {
 func (s *Store) removeStaleTemps() {
 	atomicfile.RemoveStale(s.opts.Dir, StoreFileName)
 	atomicfile.RemoveStale(s.opts.Dir, GeneratedIdentityName)
+	atomicfile.RemoveStale(s.opts.Dir, ProtectedIdentityName)
 }
