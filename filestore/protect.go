@@ -56,15 +56,31 @@ type KeyCache interface {
 var timeNow = time.Now
 
 // ErrLocked means the identity is protected, not unlocked, and there is no
-// way to ask for the passphrase.
-var ErrLocked = errors.New("the store is locked: run `" + helper.ProgramName + " unlock`")
+// way to ask for the passphrase. It has a Locked method, by which packages
+// that do not import this one recognise it.
+var ErrLocked error = lockedError{}
+
+type lockedError struct{}
+
+func (lockedError) Error() string {
+	return "the store is locked: run `" + helper.ProgramName + " unlock`"
+}
+
+// Locked marks the error as "locked", not broken.
+func (lockedError) Locked() bool { return true }
 
 var errLocked = helper.WithHint(ErrLocked,
 	"unlock asks for the passphrase once and keeps the key in the kernel keyring (8h by default); or run the command from a terminal, or set DOCKER_CREDENTIAL_NOTATION_PASSPHRASE")
 
 // ErrNotProtected means the store's key is not protected: there is nothing
-// to unlock, lock or undo.
-var ErrNotProtected = errors.New("the store's key is not protected")
+// to unlock or undo. Like ErrLocked it is recognised by a method,
+// NotProtected.
+var ErrNotProtected error = notProtectedError{}
+
+type notProtectedError struct{}
+
+func (notProtectedError) Error() string      { return "the store's key is not protected" }
+func (notProtectedError) NotProtected() bool { return true }
 
 // errStaleCache means the cached identity does not open the store.
 var errStaleCache = errors.New("the cached identity does not open the store")
@@ -507,44 +523,45 @@ func (s *Store) dropCache() {
 	}
 }
 
-// Protection says in one line how well the store's key is protected,
+// Protection says in one line how well the store's key is protected, and
+// whether it lies beside the store unprotected (what protect is for),
 // without reading any secret or asking for anything.
-func (s *Store) Protection() string {
+func (s *Store) Protection() (line string, beside bool) {
 	src, err := s.resolveSource()
 	if err != nil {
-		return "unknown: " + err.Error()
+		return "unknown: " + err.Error(), false
 	}
 	switch src {
 	case KeySourceGenerated:
 		if fileExists(s.generatedIdentityPath()) {
-			return "key beside the store: protects copies of store.age only"
+			return "key beside the store: protects copies of store.age only", true
 		}
-		return "key beside the store (generated on first use): protects copies of store.age only"
+		return "key beside the store (generated on first use): protects copies of store.age only", true
 	case KeySourceProtected:
 		if s.opts.Cache == nil {
-			return "passphrase (no cache: every command asks)"
+			return "passphrase (no cache: every command asks)", false
 		}
 		b, err := s.opts.Cache.Load()
 		if err != nil {
-			return "passphrase, locked (no kernel keyring here: every command asks)"
+			return "passphrase, locked (no kernel keyring here: every command asks)", false
 		}
 		if b != nil {
 			if _, until, err := parseUnlocked(b); err == nil && timeNow().Before(until) {
-				return "passphrase, unlocked until " + formatUntil(until)
+				return "passphrase, unlocked until " + formatUntil(until), false
 			}
 		}
-		return "passphrase, locked"
+		return "passphrase, locked", false
 	case KeySourcePassphrase:
-		return "passphrase on the store itself (every process pays scrypt)"
+		return "passphrase on the store itself (every process pays scrypt)", false
 	case KeySourceIdentity:
-		return "identity from the environment"
+		return "identity from the environment", false
 	case KeySourceIdentityFile:
 		if name := pluginName(s.opts.IdentityFile); name != "" {
-			return "plugin age-plugin-" + name
+			return "plugin age-plugin-" + name, false
 		}
-		return "identity file " + s.opts.IdentityFile
+		return "identity file " + s.opts.IdentityFile, false
 	}
-	return string(src)
+	return string(src), false
 }
 
 // formatUntil shows a time of today as 18:40, and a later one with its

@@ -77,7 +77,7 @@ func TestProtectUnlockLock(t *testing.T) {
 	s := newStore(t, Options{Dir: dir, Cache: cache})
 	mustPut(t, s, "registry.example.com", "alice", "s3cr3t")
 	ctx := context.Background()
-	if got := s.Protection(); !strings.HasPrefix(got, "key beside the store") {
+	if got, beside := s.Protection(); !strings.HasPrefix(got, "key beside the store") || !beside {
 		t.Errorf("Protection before protect = %q", got)
 	}
 
@@ -108,7 +108,7 @@ func TestProtectUnlockLock(t *testing.T) {
 	if err := other().Put(ctx, mustKey(t, "b.example.com"), helper.Credentials{Username: "b"}); !errors.Is(err, ErrLocked) {
 		t.Errorf("Put on a locked store = %v, want ErrLocked", err)
 	}
-	if got := other().Protection(); got != "passphrase, locked" {
+	if got, _ := other().Protection(); got != "passphrase, locked" {
 		t.Errorf("Protection when locked = %q", got)
 	}
 
@@ -131,7 +131,7 @@ func TestProtectUnlockLock(t *testing.T) {
 		t.Errorf("Get after unlock = %v", c)
 	}
 	mustPut(t, other(), "b.example.com", "bob", "b0b")
-	if got := other().Protection(); !strings.HasPrefix(got, "passphrase, unlocked until ") {
+	if got, _ := other().Protection(); !strings.HasPrefix(got, "passphrase, unlocked until ") {
 		t.Errorf("Protection when unlocked = %q", got)
 	}
 
