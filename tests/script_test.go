@@ -15,6 +15,8 @@ import (
 
 	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/notaryproject/docker-credential-notation/internal/keyctl"
 )
 
 var updateScripts = flag.Bool("update-scripts", false, "rewrite the expected files of failing cmp commands in testdata/script")
@@ -50,21 +52,29 @@ var updateScripts = flag.Bool("update-scripts", false, "rewrite the expected fil
 //	    invert the byte at OFFSET (negative: from the end)
 //	[!] perm FILE MODE
 //	    check that FILE's permission bits are MODE (octal; unix only)
+//	nosecretkey DIR...
+//	    fail if any file under the directories holds an age secret key
+//	    (AGE-SECRET-KEY)
+//
+// and the condition [keyctl]: the kernel keyring answers (Linux, not
+// blocked by a seccomp profile).
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                "testdata/script",
 		RequireUniqueNames: true,
 		UpdateScripts:      *updateScripts,
 		Setup:              setupScript,
+		Condition:          scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"writefile":  cmdWritefile,
-			"gencred":    cmdGencred,
-			"agekeygen":  cmdAgekeygen,
-			"agedecrypt": cmdAgedecrypt,
-			"ageencrypt": cmdAgeencrypt,
-			"truncate":   cmdTruncate,
-			"flipbyte":   cmdFlipbyte,
-			"perm":       cmdPerm,
+			"writefile":   cmdWritefile,
+			"gencred":     cmdGencred,
+			"agekeygen":   cmdAgekeygen,
+			"agedecrypt":  cmdAgedecrypt,
+			"ageencrypt":  cmdAgeencrypt,
+			"truncate":    cmdTruncate,
+			"flipbyte":    cmdFlipbyte,
+			"perm":        cmdPerm,
+			"nosecretkey": cmdNoSecretKey,
 		},
 	})
 }
@@ -284,5 +294,35 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s has mode %04o", args[0], got)
 	case !neg && got != os.FileMode(want):
 		ts.Fatalf("%s has mode %04o, want %04o", args[0], got, want)
+	}
+}
+
+// scriptCondition answers [keyctl].
+func scriptCondition(cond string) (bool, error) {
+	if cond != "keyctl" {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	_, err := keyctl.New(binName + ":test-probe").Load()
+	return err == nil, nil
+}
+
+func cmdNoSecretKey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: nosecretkey DIR...")
+	}
+	for _, dir := range args {
+		ts.Check(filepath.WalkDir(ts.MkAbs(dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte("AGE-SECRET-KEY")) {
+				ts.Fatalf("%s holds an age secret key", path)
+			}
+			return nil
+		}))
 	}
 }
