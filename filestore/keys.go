@@ -167,7 +167,7 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 			return nil, helper.WithHint(errors.New("key source is identity but no identity is set"),
 				"set DOCKER_CREDENTIAL_NOTATION_IDENTITY to an age identity (AGE-SECRET-KEY-…)")
 		}
-		ids, err := parseIdentities(strings.NewReader(o.Identity), o.PluginUI)
+		ids, err := parseIdentities(strings.NewReader(o.Identity), s.pluginUI())
 		if err != nil {
 			return nil, fmt.Errorf("failed to parse the identity from the environment: %v", err)
 		}
@@ -177,7 +177,7 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 			return nil, helper.WithHint(errors.New("key source is identity-file but no identity file is set"),
 				"set DOCKER_CREDENTIAL_NOTATION_IDENTITY_FILE to the path of an age identity file")
 		}
-		ids, err := readIdentityFile(o.IdentityFile, o.PluginUI)
+		ids, err := readIdentityFile(o.IdentityFile, s.pluginUI())
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +226,7 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 		if err != nil {
 			return nil, err
 		}
-		ids, err := parseIdentities(bytes.NewReader(text), o.PluginUI)
+		ids, err := parseIdentities(bytes.NewReader(text), s.pluginUI())
 		if err != nil {
 			return nil, fmt.Errorf("failed to parse identity file %s: %v", path, err)
 		}
@@ -249,7 +249,7 @@ func newKeys(src KeySource, origin string, ids []age.Identity) (*keys, error) {
 		r = id.Recipient()
 	case *age.X25519Identity:
 		r = id.Recipient()
-	case *plugin.Identity:
+	case *pluginIdentity:
 		r = id.Recipient()
 	default:
 		return nil, fmt.Errorf("unsupported identity type %T in %s", ids[0], origin)
@@ -344,7 +344,7 @@ func parseIdentities(r io.Reader, ui *plugin.ClientUI) ([]age.Identity, error) {
 			if err != nil {
 				return nil, fmt.Errorf("line %d: invalid plugin identity", n)
 			}
-			ids = append(ids, id)
+			ids = append(ids, &pluginIdentity{Identity: id})
 			continue
 		}
 		parsed, err := age.ParseIdentities(strings.NewReader(line))

@@ -152,7 +152,7 @@ func (s *Store) cachedKeys() *keys {
 	text, until, err := parseUnlocked(b)
 	var ids []age.Identity
 	if err == nil && timeNow().Before(until) {
-		ids, err = parseIdentities(bytes.NewReader(text), s.opts.PluginUI)
+		ids, err = parseIdentities(bytes.NewReader(text), s.pluginUI())
 	} else if err == nil {
 		err = errors.New("expired")
 	}
@@ -203,7 +203,7 @@ func (s *Store) unwrapKeys(pass string) (*keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := parseIdentities(bytes.NewReader(text), s.opts.PluginUI)
+	ids, err := parseIdentities(bytes.NewReader(text), s.pluginUI())
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse the identity in %s: %v", path, err)
 	}

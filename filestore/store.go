@@ -101,6 +101,11 @@ type Store struct {
 	// noCache is set once the cached identity turned out stale.
 	noCache bool
 
+	// pluginMu guards uiErr, the last plugin request that could not be
+	// answered (see plugin.go).
+	pluginMu sync.Mutex
+	uiErr    error
+
 	// readMu guards last, the store file as the last read opened it: the
 	// next read uses it again while the path still names that file, so the
 	// reads of one command (kubelet-provider's prefix lookups, token
@@ -413,7 +418,11 @@ const storeHint = "the store was not modified; check DOCKER_CREDENTIAL_NOTATION_
 // decrypt unwraps the file key and authenticates the final chunk (so a
 // truncated or extended file fails here), returning the plaintext to read.
 func (s *Store) decrypt(f io.ReaderAt, size int64, k *keys) (*plainText, error) {
+	s.pluginFailure(k) // forget an earlier decryption's
 	r, n, err := age.DecryptReaderAt(f, size, k.identities...)
+	if perr := s.pluginFailure(k); err != nil && perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) && k.cached {
