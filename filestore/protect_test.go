@@ -292,3 +292,30 @@ func TestPluginName(t *testing.T) {
 		}
 	}
 }
+
+// TestProtectedWorkFactor: identity.age uses age's default work factor, and
+// a swapped one that asks for 2^22 is refused before any derivation, with
+// nothing cached.
+func TestProtectedWorkFactor(t *testing.T) {
+	dir := t.TempDir()
+	cache := &memCache{}
+	s := newStore(t, Options{Dir: dir, Cache: cache})
+	mustPut(t, s, "registry.example.com", "alice", "s3cr3t")
+	if err := s.Protect(context.Background(), testPass); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ProtectedIdentityName)
+	wrapped := readBytes(t, path)
+	line, _, _ := bytes.Cut(bytes.SplitN(wrapped, []byte("\n"), 3)[1], []byte("\n"))
+	if !bytes.HasSuffix(line, []byte(" 18")) {
+		t.Errorf("scrypt stanza %q does not use work factor 18", line)
+	}
+	writeFile(t, path, bytes.Replace(wrapped, []byte(" 18\n"), []byte(" 22\n"), 1), 0o600)
+	_, err := newStore(t, Options{Dir: dir, Cache: cache}).Unlock(context.Background(), testPass, time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "work factor too large") {
+		t.Errorf("Unlock of identity.age with work factor 22 = %v, want refused", err)
+	}
+	if cache.cached() {
+		t.Error("a refused unlock cached something")
+	}
+}
