@@ -44,6 +44,10 @@ const (
 	// Options.Cache, or with Options.Passphrase, or through Options.Prompt.
 	// A configured KeySourceGenerated means this once identity.age exists.
 	KeySourceProtected KeySource = "protected"
+	// KeySourceKeychain uses the generated identity after ProtectKeychain
+	// moved it into the OS keychain (Options.Vault; identity.keychain says
+	// so): from Options.Cache, else from the keychain, then cached.
+	KeySourceKeychain KeySource = "keychain"
 )
 
 // ParseKeySource checks a key source name from configuration.
@@ -51,10 +55,10 @@ func ParseKeySource(s string) (KeySource, error) {
 	switch k := KeySource(s); k {
 	case "", KeySourceAuto:
 		return KeySourceAuto, nil
-	case KeySourceIdentity, KeySourceIdentityFile, KeySourcePassphrase, KeySourceGenerated, KeySourceProtected:
+	case KeySourceIdentity, KeySourceIdentityFile, KeySourcePassphrase, KeySourceGenerated, KeySourceProtected, KeySourceKeychain:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown key source %q (want auto, identity, identity-file, passphrase, generated or protected)", s)
+	return "", fmt.Errorf("unknown key source %q (want auto, identity, identity-file, passphrase, generated, protected or keychain)", s)
 }
 
 // GeneratedIdentityName is the name of the generated identity file in the
@@ -88,8 +92,10 @@ func (s *Store) resolveSource() (KeySource, error) {
 	if src == "" {
 		src = KeySourceAuto
 	}
-	if src == KeySourceGenerated && s.isProtected() {
-		return KeySourceProtected, nil
+	if src == KeySourceGenerated {
+		if p := s.protection(); p != "" {
+			return p, nil
+		}
 	}
 	if src != KeySourceAuto {
 		return src, nil
@@ -99,8 +105,8 @@ func (s *Store) resolveSource() (KeySource, error) {
 		return KeySourceIdentity, nil
 	case o.IdentityFile != "":
 		return KeySourceIdentityFile, nil
-	case s.isProtected():
-		return KeySourceProtected, nil
+	case s.protection() != "":
+		return s.protection(), nil
 	case o.Passphrase != "":
 		return KeySourcePassphrase, nil
 	}
@@ -233,6 +239,8 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 		return newKeysText(src, path, ids, text)
 	case KeySourceProtected:
 		return s.protectedKeys()
+	case KeySourceKeychain:
+		return s.keychainKeys()
 	}
 	return nil, fmt.Errorf("unknown key source %q", src)
 }

@@ -92,8 +92,21 @@ func (s *Store) protectedIdentityPath() string {
 // isProtected reports whether the wrapped identity exists (whatever it is:
 // reading it refuses anything but a regular file of the user's).
 func (s *Store) isProtected() bool {
-	_, err := os.Lstat(s.protectedIdentityPath())
-	return err == nil
+	return fileExists(s.protectedIdentityPath())
+}
+
+// protection says which protection of the generated identity the files
+// name: identity.age wins over identity.keychain, which wins over
+// identity.txt (each protect step writes the new file before it removes the
+// old one); "" for none.
+func (s *Store) protection() KeySource {
+	switch {
+	case s.isProtected():
+		return KeySourceProtected
+	case fileExists(s.keychainMarkerPath()):
+		return KeySourceKeychain
+	}
+	return ""
 }
 
 func (s *Store) unlockFor() time.Duration {
@@ -107,7 +120,7 @@ func (s *Store) unlockFor() time.Duration {
 // the passphrase from the options or the terminal (and then caches it),
 // else the store is locked.
 func (s *Store) protectedKeys() (*keys, error) {
-	if k := s.cachedKeys(); k != nil {
+	if k := s.cachedKeys(KeySourceProtected); k != nil {
 		return k, nil
 	}
 	pass, prompted := s.opts.Passphrase, false
@@ -140,7 +153,7 @@ func (s *Store) protectedKeys() (*keys, error) {
 
 // cachedKeys returns the identity in the cache, or nil. A payload that
 // does not parse, or outlived its time, is dropped.
-func (s *Store) cachedKeys() *keys {
+func (s *Store) cachedKeys(src KeySource) *keys {
 	c := s.opts.Cache
 	if c == nil || s.noCache {
 		return nil
@@ -158,7 +171,7 @@ func (s *Store) cachedKeys() *keys {
 	}
 	var k *keys
 	if err == nil {
-		k, err = newKeysText(KeySourceProtected, "the kernel keyring (unlocked)", ids, text)
+		k, err = newKeysText(src, "the kernel keyring (unlocked)", ids, text)
 	}
 	if err != nil {
 		c.Drop()
@@ -315,7 +328,7 @@ func (s *Store) Protect(ctx context.Context, passphrase string) error {
 	if err != nil {
 		return err
 	}
-	if src != KeySourceGenerated && src != KeySourceProtected {
+	if src != KeySourceGenerated && src != KeySourceProtected && src != KeySourceKeychain {
 		return helper.WithHint(fmt.Errorf("failed to protect the store's key: the key source is %s, not the store's own key", src),
 			"protect wraps the identity the store generated (identity.txt); a key from the environment, an identity file or a plugin is protected where it lives")
 	}
@@ -329,7 +342,7 @@ func (s *Store) Protect(ctx context.Context, passphrase string) error {
 	plain := s.generatedIdentityPath()
 	var k *keys
 	switch _, serr := os.Lstat(s.path); {
-	case src == KeySourceProtected:
+	case src == KeySourceProtected || src == KeySourceKeychain:
 		k, err = s.loadKeys(false)
 	case serr != nil && errors.Is(serr, os.ErrNotExist) && !fileExists(plain):
 		// No store and no key: a new identity, wrapped before it is ever
@@ -367,6 +380,11 @@ func (s *Store) Protect(ctx context.Context, passphrase string) error {
 	if err := removeKeyFile(plain); err != nil {
 		return err
 	}
+	if src == KeySourceKeychain {
+		if err := s.leaveKeychain(ctx); err != nil {
+			return err
+		}
+	}
 	s.dropCache()
 	s.forget()
 	return nil
@@ -380,7 +398,7 @@ func (s *Store) Unprotect(ctx context.Context, passphrase string) error {
 	if err != nil {
 		return err
 	}
-	if src != KeySourceProtected {
+	if src != KeySourceProtected && src != KeySourceKeychain {
 		return ErrNotProtected
 	}
 	lock, cancel, err := s.lockStore(ctx)
@@ -390,7 +408,7 @@ func (s *Store) Unprotect(ctx context.Context, passphrase string) error {
 	defer cancel()
 	defer lock.Unlock()
 	var k *keys
-	if passphrase != "" {
+	if passphrase != "" && src == KeySourceProtected {
 		k, err = s.unwrapKeys(passphrase)
 	} else {
 		k, err = s.loadKeys(false)
@@ -408,15 +426,26 @@ func (s *Store) Unprotect(ctx context.Context, passphrase string) error {
 	if got, err := readKeyFile(plain); err != nil || !bytes.Equal(got, k.text) {
 		return fmt.Errorf("failed to write identity file %s: it does not read back as the identity (%v)", plain, err)
 	}
-	path := s.protectedIdentityPath()
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("failed to remove %s: %v", path, err)
-	}
-	if err := atomicfile.SyncDir(s.opts.Dir); err != nil {
-		return fmt.Errorf("failed to remove %s: %v", path, err)
+	if src == KeySourceKeychain {
+		if err := s.leaveKeychain(ctx); err != nil {
+			return err
+		}
+	} else if err := removeFile(s.protectedIdentityPath()); err != nil {
+		return err
 	}
 	s.dropCache()
 	s.forget()
+	return nil
+}
+
+// removeFile removes path and syncs its directory.
+func removeFile(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("failed to remove %s: %v", path, err)
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("failed to remove %s: %v", path, err)
+	}
 	return nil
 }
 
@@ -428,6 +457,9 @@ func (s *Store) Unlock(ctx context.Context, passphrase string, ttl time.Duration
 	src, err := s.resolveSource()
 	if err != nil {
 		return time.Time{}, err
+	}
+	if src == KeySourceKeychain {
+		return s.unlockKeychain(ctx, ttl)
 	}
 	if src != KeySourceProtected {
 		return time.Time{}, helper.WithHint(fmt.Errorf("failed to unlock: %w: there is nothing to unlock", ErrNotProtected),
@@ -493,7 +525,7 @@ func (s *Store) removeLeftover(ctx context.Context, k *keys) {
 	}
 	defer cancel()
 	defer lock.Unlock()
-	if text, err := readKeyFile(plain); err == nil && bytes.Equal(text, k.text) && s.isProtected() {
+	if text, err := readKeyFile(plain); err == nil && bytes.Equal(keyLines(text), keyLines(k.text)) && s.protection() != "" {
 		removeKeyFile(plain)
 	}
 }
@@ -551,6 +583,15 @@ func (s *Store) Protection() (line string, beside bool) {
 			}
 		}
 		return "passphrase, locked", false
+	case KeySourceKeychain:
+		if s.opts.Cache != nil {
+			if b, err := s.opts.Cache.Load(); err == nil && b != nil {
+				if _, until, err := parseUnlocked(b); err == nil && timeNow().Before(until) {
+					return "OS keychain, unlocked until " + formatUntil(until), false
+				}
+			}
+		}
+		return "OS keychain", false
 	case KeySourcePassphrase:
 		return "passphrase on the store itself (every process pays scrypt)", false
 	case KeySourceIdentity:

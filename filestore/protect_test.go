@@ -319,3 +319,96 @@ func TestProtectedWorkFactor(t *testing.T) {
 		t.Error("a refused unlock cached something")
 	}
 }
+
+// memVault is a KeyVault in memory; the real keychain is tested by the
+// binary's keychain scripts.
+type memVault struct {
+	mu     sync.Mutex
+	secret []byte
+}
+
+func (v *memVault) Load(context.Context) ([]byte, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return bytes.Clone(v.secret), nil
+}
+
+func (v *memVault) Save(_ context.Context, b []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.secret = bytes.Clone(b)
+	return nil
+}
+
+func (v *memVault) Delete(context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.secret = nil
+	return nil
+}
+
+func TestProtectKeychain(t *testing.T) {
+	dir := t.TempDir()
+	cache, vault := &memCache{}, &memVault{}
+	ctx := context.Background()
+	open := func() *Store { return newStore(t, Options{Dir: dir, Cache: cache, Vault: vault}) }
+	mustPut(t, open(), "registry.example.com", "alice", "s3cr3t")
+	if err := open().ProtectKeychain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fileExists(filepath.Join(dir, GeneratedIdentityName)) || !fileExists(filepath.Join(dir, KeychainMarkerName)) {
+		t.Error("after protect --keychain: want identity.keychain and no identity.txt")
+	}
+	noSecretKeyOnDisk(t, dir)
+	if !bytes.HasPrefix(vault.secret, []byte("AGE-SECRET-KEY-PQ-1")) || bytes.Contains(vault.secret, []byte("#")) {
+		t.Errorf("the keychain holds %d bytes, want the key line alone", len(vault.secret))
+	}
+	if src, _, _ := open().KeySource(); src != string(KeySourceKeychain) {
+		t.Errorf("key source %q, want keychain", src)
+	}
+	// A get reads the keychain once, then the cache.
+	if c := mustGet(t, open(), "registry.example.com"); c.Secret != "s3cr3t" {
+		t.Errorf("Get = %v", c)
+	}
+	if !cache.cached() {
+		t.Error("the key read from the keychain is not cached")
+	}
+	if got, _ := open().Protection(); !strings.HasPrefix(got, "OS keychain, unlocked until ") {
+		t.Errorf("Protection = %q", got)
+	}
+	saved := bytes.Clone(vault.secret)
+	vault.Delete(ctx)
+	mustGet(t, open(), "registry.example.com") // from the cache
+	open().Lock()
+	if _, err := open().Get(ctx, mustKey(t, "registry.example.com")); err == nil || errors.Is(err, helper.ErrNotFound) {
+		t.Errorf("Get with the keychain item gone = %v, want an error", err)
+	}
+	vault.Save(ctx, saved)
+
+	// From the keychain to a passphrase, and back to the plain key.
+	if err := open().Protect(ctx, testPass); err != nil {
+		t.Fatal(err)
+	}
+	if fileExists(filepath.Join(dir, KeychainMarkerName)) || vault.secret != nil {
+		t.Error("protect --passphrase left the keychain in use")
+	}
+	// Locked, with no terminal: moving it to the keychain cannot read it.
+	if err := open().ProtectKeychain(ctx); !errors.Is(err, ErrLocked) || fileExists(filepath.Join(dir, KeychainMarkerName)) {
+		t.Errorf("protect --keychain of a locked key = %v, want ErrLocked and nothing changed", err)
+	}
+	if err := open().Unprotect(ctx, testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := open().ProtectKeychain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := open().Unprotect(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if vault.secret != nil || fileExists(filepath.Join(dir, KeychainMarkerName)) {
+		t.Error("undo left the keychain in use")
+	}
+	if c := mustGet(t, newStore(t, Options{Dir: dir}), "registry.example.com"); c.Secret != "s3cr3t" {
+		t.Errorf("Get after undo = %v", c)
+	}
+}

@@ -86,9 +86,13 @@ type Options struct {
 	// every process of a protected store needs the passphrase.
 	Cache KeyCache
 	// UnlockFor is how long an identity unlocked through Prompt (a get
-	// that found the store locked) stays in Cache. Zero means
-	// DefaultUnlockFor.
+	// that found the store locked), or read from Vault, stays in Cache.
+	// Zero means DefaultUnlockFor.
 	UnlockFor time.Duration
+	// Vault is the OS keychain item that keeps the identity after
+	// ProtectKeychain. Nil means none: ProtectKeychain fails, and so does a
+	// store whose identity is there.
+	Vault KeyVault
 }
 
 // Store is a credential store in an age-encrypted file.
@@ -188,6 +192,8 @@ func (s *Store) KeySource() (source, origin string, err error) {
 		return string(src), "terminal prompt", nil
 	case KeySourceProtected:
 		return string(src), s.protectedIdentityPath(), nil
+	case KeySourceKeychain:
+		return string(src), "the OS keychain (" + s.keychainMarkerPath() + " says so)", nil
 	}
 	return string(src), s.generatedIdentityPath(), nil
 }
