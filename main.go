@@ -272,6 +272,7 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 			Prompt:       env.Prompt,
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
 			Cache:        unlockedKey(cfg.StoreDir),
+			Vault:        keyVault(cfg, env),
 		})
 		if err != nil {
 			return nil, err
@@ -301,6 +302,21 @@ func unlockedKey(dir string) *keyctl.Key {
 		dir = abs
 	}
 	return keyctl.New(cli.Name + ":identity:" + dir)
+}
+
+// keyVault is the OS keychain item that keeps the file store's identity
+// after `protect --keychain`, named after the store directory; nil when no
+// keychain backend can be built. Building it touches no keychain.
+func keyVault(cfg *config.Config, env *cli.Env) filestore.KeyVault {
+	kc, err := openKeychain(cfg, env)
+	if err != nil {
+		return nil
+	}
+	dir := cfg.StoreDir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return kc.Secret("identity:" + dir)
 }
 
 // openKeychain builds the keychain backend. The keychain is the user's,

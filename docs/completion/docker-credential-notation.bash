@@ -187,7 +187,7 @@ _docker_credential_notation() {
 		;;
 	protect)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--passphrase --passphrase-stdin --undo --help -h' -- "$cur"))
+			COMPREPLY=($(compgen -W '--passphrase --passphrase-stdin --keychain --undo --help -h' -- "$cur"))
 		fi
 		;;
 	unlock)

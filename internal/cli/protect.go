@@ -18,6 +18,9 @@ import (
 type KeyProtection interface {
 	// Protect wraps the key with passphrase and removes the plaintext.
 	Protect(ctx context.Context, passphrase string) error
+	// ProtectKeychain moves the key into the OS keychain and removes the
+	// plaintext.
+	ProtectKeychain(ctx context.Context) error
 	// Unprotect writes the key back in the clear; passphrase, if not
 	// empty, unlocks it (otherwise the cache or the prompt does).
 	Unprotect(ctx context.Context, passphrase string) error
@@ -100,25 +103,28 @@ func protectCommand(env *Env) *ucli.Command {
 	return &ucli.Command{
 		Name:  "protect",
 		Usage: "encrypt the store's generated key with a passphrase (identity.age, which `age -d` opens) and remove the plaintext identity.txt; --undo goes back",
-		UsageText: Name + " protect --passphrase | --passphrase-stdin\n" +
+		UsageText: Name + " protect --passphrase | --passphrase-stdin | --keychain\n" +
 			Name + " protect --undo [--passphrase-stdin]",
 		Flags: []ucli.Flag{
 			&ucli.BoolFlag{Name: "passphrase", Usage: "ask for the new passphrase on the terminal, twice"},
 			&ucli.BoolFlag{Name: "passphrase-stdin", Usage: "read the passphrase from the first line of stdin (with --undo: the current one)"},
-			&ucli.BoolFlag{Name: "undo", Usage: "write the key back in the clear beside the store (identity.txt) and remove identity.age"},
+			&ucli.BoolFlag{Name: "keychain", Usage: "move the key into the OS keychain (Secret Service, macOS Keychain, Windows Credential Manager); the store stays a file"},
+			&ucli.BoolFlag{Name: "undo", Usage: "write the key back in the clear beside the store (identity.txt) and remove identity.age or the keychain item"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {
 				return fmt.Errorf("unexpected argument %q", c.Args().First())
 			}
-			undo, tty, stdin := c.Bool("undo"), c.Bool("passphrase"), c.Bool("passphrase-stdin")
+			undo, tty, stdin, keychain := c.Bool("undo"), c.Bool("passphrase"), c.Bool("passphrase-stdin"), c.Bool("keychain")
 			switch {
 			case tty && stdin:
 				return errors.New("--passphrase and --passphrase-stdin exclude each other")
+			case keychain && (tty || stdin || undo):
+				return errors.New("--keychain takes no passphrase and excludes --undo")
 			case undo && tty:
 				return errors.New("--undo asks for the current passphrase itself; give it on stdin with --passphrase-stdin, or leave both out")
-			case !undo && !tty && !stdin:
-				return helper.WithHint(errors.New("protect needs --passphrase, --passphrase-stdin or --undo"),
+			case !undo && !tty && !stdin && !keychain:
+				return helper.WithHint(errors.New("protect needs --passphrase, --passphrase-stdin, --keychain or --undo"),
 					"run '"+Name+" protect --passphrase' to choose a passphrase on the terminal")
 			}
 			var pass string
@@ -144,6 +150,14 @@ func protectCommand(env *Env) *ucli.Command {
 				fmt.Fprintf(env.Stderr, "%s: warning: the key is now in the clear beside the store (identity.txt): anyone who can read the directory, or a backup of it, can read every credential\n", Name)
 				line, _ := keys.Protection()
 				fmt.Fprintln(env.Stdout, "the store's key is no longer protected: "+line)
+				return nil
+			}
+			if keychain {
+				if err := keys.ProtectKeychain(c.Context); err != nil {
+					return err
+				}
+				line, _ := keys.Protection()
+				fmt.Fprintf(env.Stdout, "the store's key is in the OS keychain (%s); the store stays a file\n", line)
 				return nil
 			}
 			if tty {
