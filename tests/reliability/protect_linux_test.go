@@ -208,3 +208,58 @@ func TestProtectCrashSafety(t *testing.T) {
 		return nil
 	})
 }
+
+// TestProtectKeychainCrashSafety kills protect --keychain and protect
+// --undo at random moments against a real Secret Service: the store must
+// open afterwards with the key the files name (the keychain item, or
+// identity.txt). Run inside scripts/with-secret-service.sh.
+func TestProtectKeychainCrashSafety(t *testing.T) {
+	if os.Getenv("TEST_KEYRING_PASSWORD") == "" {
+		t.Skip("no private Secret Service: run inside scripts/with-secret-service.sh")
+	}
+	s := newSandbox(t, "DOCKER_CREDENTIAL_NOTATION_BACKEND=file",
+		"DBUS_SESSION_BUS_ADDRESS="+os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+	s.mustStore(t, "registry.example.com", "alice", "s3cr3t")
+	t.Cleanup(func() {
+		s.detached(context.Background(), "", "protect", "--undo")
+		s.detached(context.Background(), "", "lock")
+	})
+	kills := envInt(t, "RELIABILITY_PROTECT_KILLS", 20)
+	start := time.Now()
+	s.mustRun(t, "", "protect", "--keychain")
+	s.mustRun(t, "", "protect", "--undo")
+	span := time.Since(start) / 2
+	seed := rand.Uint64()
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("seed %d, a protect takes %v", seed, span)
+
+	inKeychain := func() bool {
+		_, err := os.Lstat(filepath.Join(s.StoreDir, "identity.keychain"))
+		return err == nil
+	}
+	killed := 0
+	for i := 0; i < kills; i++ {
+		args := []string{"protect", "--keychain"}
+		if inKeychain() {
+			args = []string{"protect", "--undo"}
+		}
+		cmd := s.cmd(nil, nil, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(span) + 1)))
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			killed++
+		} else if err != nil {
+			t.Fatalf("kill %d: %v finished with %v", i, args, err)
+		}
+		s.mustRun(t, "", "lock") // not from the cache: from where the files say
+		if r := s.mustRun(t, "registry.example.com", "get"); !strings.Contains(r.Stdout, `"Secret":"s3cr3t"`) {
+			t.Fatalf("kill %d (%v): get = %v", i, args, r)
+		}
+	}
+	t.Logf("%d of %d runs killed mid-way", killed, kills)
+}
