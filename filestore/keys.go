@@ -105,9 +105,11 @@ func (s *Store) resolveSource() (KeySource, error) {
 		return KeySourceIdentity, nil
 	case o.IdentityFile != "":
 		return KeySourceIdentityFile, nil
-	case s.protection() != "":
-		return s.protection(), nil
-	case o.Passphrase != "":
+	}
+	if p := s.protection(); p != "" {
+		return p, nil
+	}
+	if o.Passphrase != "" {
 		return KeySourcePassphrase, nil
 	}
 	scrypt, err := s.isPassphraseEncrypted()

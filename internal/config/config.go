@@ -61,7 +61,7 @@ type Config struct {
 	// StoreDir holds the file store, its generated identity and its lock.
 	StoreDir string
 	// KeySource is the file store's key source: auto, identity,
-	// identity-file, passphrase or generated.
+	// identity-file, passphrase, generated, protected or keychain.
 	KeySource string
 	// Identity holds age identities. Secret: environment only.
 	Identity string
@@ -183,9 +183,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("invalid backend %q from %s (want auto, file or keychain)", c.Backend, c.source("backend"))
 	}
 	switch c.KeySource {
-	case "auto", "identity", "identity-file", "passphrase", "generated":
+	case "auto", "identity", "identity-file", "passphrase", "generated", "protected", "keychain":
 	default:
-		return nil, fmt.Errorf("invalid key source %q from %s (want auto, identity, identity-file, passphrase or generated)", c.KeySource, c.source("keySource"))
+		return nil, fmt.Errorf("invalid key source %q from %s (want auto, identity, identity-file, passphrase, generated, protected or keychain)", c.KeySource, c.source("keySource"))
 	}
 	if c.StoreDir == "" {
 		if appDirErr != nil {

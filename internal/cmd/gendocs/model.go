@@ -177,7 +177,7 @@ var environment = []envVar{
 	{config.EnvConfig, "<helper dir>/config.json", "the config file to read; a missing file is fine"},
 	{config.EnvBackend, "auto", "auto, file or keychain: auto keeps to the backend that holds the credentials, and otherwise uses the keychain when one answers and the encrypted file when not"},
 	{config.EnvStoreDir, "<helper dir>", "the directory of the file store, its generated key and its lock (an absolute path)"},
-	{config.EnvKeySource, "auto", "the key that encrypts the store: auto, identity, identity-file, passphrase or generated"},
+	{config.EnvKeySource, "auto", "the key that encrypts the store: auto, identity, identity-file, passphrase, generated, protected or keychain"},
 	{config.EnvIdentity, "", "age identities, one per line; read from the environment only"},
 	{config.EnvIdentityFile, "", "the path of an age identity file (an absolute path)"},
 	{config.EnvPassphrase, "", "a passphrase that encrypts the store (age scrypt); read from the environment only"},
