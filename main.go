@@ -272,6 +272,7 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 			Prompt:       env.Prompt,
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
 			Cache:        unlockedKey(cfg.StoreDir),
+			UnlockFor:    cfg.UnlockFor,
 			Vault:        keyVault(cfg, env),
 		})
 		if err != nil {

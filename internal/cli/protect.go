@@ -11,6 +11,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/notaryproject/docker-credential-notation/helper"
+	"github.com/notaryproject/docker-credential-notation/internal/config"
 )
 
 // KeyProtection is what a store whose key can be protected offers (the file
@@ -33,9 +34,6 @@ type KeyProtection interface {
 	Protection() (line string, beside bool)
 }
 
-// defaultUnlockFor is unlock's default duration.
-const defaultUnlockFor = 8 * time.Hour
-
 // maxPassphrase bounds a passphrase read from stdin.
 const maxPassphrase = 4096
 
@@ -47,16 +45,16 @@ func isLocked(err error) bool {
 }
 
 // keyProtection opens the configured store and returns its key protection.
-func keyProtection(ctx context.Context, env *Env, command string) (KeyProtection, error) {
-	store, _, err := open(ctx, env)
+func keyProtection(ctx context.Context, env *Env, command string) (KeyProtection, *config.Config, error) {
+	store, cfg, err := open(ctx, env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if store.Keys == nil {
-		return nil, helper.WithHint(fmt.Errorf("%s applies to the file store's own key: %s", command, store.Description),
+		return nil, nil, helper.WithHint(fmt.Errorf("%s applies to the file store's own key: %s", command, store.Description),
 			"a keychain protects its items itself")
 	}
-	return store.Keys, nil
+	return store.Keys, cfg, nil
 }
 
 // readPassphraseStdin reads a passphrase from the first line of stdin.
@@ -134,7 +132,7 @@ func protectCommand(env *Env) *ucli.Command {
 					return err
 				}
 			}
-			keys, err := keyProtection(c.Context, env, "protect")
+			keys, _, err := keyProtection(c.Context, env, "protect")
 			if err != nil {
 				return err
 			}
@@ -186,7 +184,7 @@ func unlockCommand(env *Env) *ucli.Command {
 		Usage:     "decrypt the protected key once and keep it in the kernel keyring (Linux) so that get, store, list and erase need no passphrase",
 		UsageText: Name + " unlock [--for DURATION] [--passphrase-stdin]",
 		Flags: []ucli.Flag{
-			&ucli.DurationFlag{Name: "for", Value: defaultUnlockFor, Usage: "how long the kernel keeps the key (`DURATION`, e.g. 30m, 8h)"},
+			&ucli.DurationFlag{Name: "for", Usage: "how long the kernel keeps the key (`DURATION`, e.g. 30m; default: the unlockFor setting, 8h unless set)"},
 			&ucli.BoolFlag{Name: "passphrase-stdin", Usage: "read the passphrase from the first line of stdin instead of the terminal"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -194,7 +192,7 @@ func unlockCommand(env *Env) *ucli.Command {
 				return fmt.Errorf("unexpected argument %q", c.Args().First())
 			}
 			d := c.Duration("for")
-			if d <= 0 {
+			if c.IsSet("for") && d <= 0 {
 				return fmt.Errorf("invalid --for %v: it must be positive", d)
 			}
 			var pass string
@@ -204,9 +202,12 @@ func unlockCommand(env *Env) *ucli.Command {
 					return err
 				}
 			}
-			keys, err := keyProtection(c.Context, env, "unlock")
+			keys, cfg, err := keyProtection(c.Context, env, "unlock")
 			if err != nil {
 				return err
+			}
+			if !c.IsSet("for") {
+				d = cfg.UnlockFor
 			}
 			until, err := keys.Unlock(c.Context, pass, d)
 			if err != nil {
@@ -226,7 +227,7 @@ func lockCommand(env *Env) *ucli.Command {
 			if c.NArg() > 0 {
 				return fmt.Errorf("unexpected argument %q", c.Args().First())
 			}
-			keys, err := keyProtection(c.Context, env, "lock")
+			keys, _, err := keyProtection(c.Context, env, "lock")
 			if err != nil {
 				return err
 			}

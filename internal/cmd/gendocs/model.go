@@ -182,6 +182,7 @@ var environment = []envVar{
 	{config.EnvIdentityFile, "", "the path of an age identity file (an absolute path)"},
 	{config.EnvPassphrase, "", "a passphrase that encrypts the store (age scrypt); read from the environment only"},
 	{config.EnvDebug, "0", "1 writes a trace of each call to stderr, secrets redacted"},
+	{config.EnvUnlockFor, "8h", "how long a protected key stays unlocked in the kernel keyring (unlock's default, and after a prompt)"},
 	{config.EnvHTTPTimeout, registryauth.DefaultTimeout.String(), "the bound on each request of token, check and doctor --registry"},
 	{cli.EnvInsecureRegistries, "", "hosts (host[:port], comma-separated) that may be reached over plain HTTP"},
 	{config.EnvCertsDirs, "", "certs.d directories to read instead of docker's (a path list)"},
