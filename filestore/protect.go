@@ -540,8 +540,8 @@ func (s *Store) Lock() (bool, error) {
 	return ok, err
 }
 
-// forget drops the keys this Store loaded, and the cached copy unless it
-// is still right: after a change of key the next operation loads afresh.
+// forget drops the keys this Store loaded (not the cache: see dropCache):
+// after a change of key the next operation loads afresh.
 func (s *Store) forget() {
 	s.keysMu.Lock()
 	defer s.keysMu.Unlock()

@@ -751,4 +751,5 @@ func (s *Store) removeStaleTemps() {
 	atomicfile.RemoveStale(s.opts.Dir, StoreFileName)
 	atomicfile.RemoveStale(s.opts.Dir, GeneratedIdentityName)
 	atomicfile.RemoveStale(s.opts.Dir, ProtectedIdentityName)
+	atomicfile.RemoveStale(s.opts.Dir, KeychainMarkerName)
 }
