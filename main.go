@@ -20,6 +20,7 @@ import (
 	"github.com/notaryproject/docker-credential-notation/helper"
 	"github.com/notaryproject/docker-credential-notation/internal/cli"
 	"github.com/notaryproject/docker-credential-notation/internal/config"
+	"github.com/notaryproject/docker-credential-notation/internal/keyctl"
 	"github.com/notaryproject/docker-credential-notation/keyring"
 	"github.com/notaryproject/docker-credential-notation/tokenexchange"
 )
@@ -270,6 +271,9 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 			Passphrase:   cfg.Passphrase,
 			Prompt:       env.Prompt,
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
+			Cache:        unlockedKey(cfg.StoreDir),
+			UnlockFor:    cfg.UnlockFor,
+			Vault:        keyVault(cfg, env),
 		})
 		if err != nil {
 			return nil, err
@@ -279,7 +283,7 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 		hasPrefix := func(ctx context.Context, prefix string) (bool, error) {
 			return fs.HasPrefix(ctx, prefix, tokenexchange.Reserved)
 		}
-		return &cli.Opened{Store: fs, Description: fs.Describe(), KeySource: fs.KeySource, HasPrefix: hasPrefix}, nil
+		return &cli.Opened{Store: fs, Description: fs.Describe(), KeySource: fs.KeySource, HasPrefix: hasPrefix, Keys: fs}, nil
 	case config.BackendKeychain:
 		kc, err := openKeychain(cfg, env)
 		if err != nil {
@@ -289,6 +293,31 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 		return &cli.Opened{Store: kc, Description: kc.Describe(), KeySource: keySource}, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q", name)
+}
+
+// unlockedKey is where an unlocked protected key is kept: a key in the
+// kernel's user keyring named after the store directory, so that two
+// stores never share one.
+func unlockedKey(dir string) *keyctl.Key {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return keyctl.New(cli.Name + ":identity:" + dir)
+}
+
+// keyVault is the OS keychain item that keeps the file store's identity
+// after `protect --keychain`, named after the store directory; nil when no
+// keychain backend can be built. Building it touches no keychain.
+func keyVault(cfg *config.Config, env *cli.Env) filestore.KeyVault {
+	kc, err := openKeychain(cfg, env)
+	if err != nil {
+		return nil
+	}
+	dir := cfg.StoreDir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return kc.Secret("identity:" + dir)
 }
 
 // openKeychain builds the keychain backend. The keychain is the user's,

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -239,5 +240,24 @@ func FuzzPlaintext(f *testing.F) {
 				t.Fatalf("Put changed a store it could not parse (read: %v)", err)
 			}
 		}
+	})
+}
+
+// FuzzUnlocked: the payload read back from the kernel keyring (which any
+// process of the user can set) parses or fails, never panics, and what
+// parses encodes back to the same bytes.
+func FuzzUnlocked(f *testing.F) {
+	f.Add(encodeUnlocked([]byte("AGE-SECRET-KEY-1X\n"), time.Unix(1_800_000_000, 0)))
+	f.Add([]byte(unlockedMagic + "until 1\n#"))
+	f.Add([]byte("garbage"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		text, until, err := parseUnlocked(b)
+		if err != nil {
+			return
+		}
+		if got := encodeUnlocked(text, until); !bytes.Equal(got, b) {
+			t.Fatalf("re-encoded %q as %q", b, got)
+		}
+		parseIdentities(bytes.NewReader(text), nil)
 	})
 }

@@ -24,8 +24,9 @@ type KeySource string
 // The key sources, in the order that KeySourceAuto tries them.
 const (
 	// KeySourceAuto picks the first that applies: Identity, IdentityFile,
-	// Passphrase, a store file that is passphrase-encrypted (which then
-	// prompts), and finally the generated identity.
+	// a protected generated identity (identity.age), Passphrase, a store
+	// file that is passphrase-encrypted (which then prompts), and finally
+	// the generated identity.
 	KeySourceAuto KeySource = "auto"
 	// KeySourceIdentity uses the age identities in Options.Identity.
 	KeySourceIdentity KeySource = "identity"
@@ -38,6 +39,15 @@ const (
 	// KeySourceGenerated uses the identity file the store generates in its
 	// own directory on first use (hybrid post-quantum, ML-KEM-768 + X25519).
 	KeySourceGenerated KeySource = "generated"
+	// KeySourceProtected uses the generated identity after Protect wrapped
+	// it in a passphrase-encrypted age file (identity.age): unlocked from
+	// Options.Cache, or with Options.Passphrase, or through Options.Prompt.
+	// A configured KeySourceGenerated means this once identity.age exists.
+	KeySourceProtected KeySource = "protected"
+	// KeySourceKeychain uses the generated identity after ProtectKeychain
+	// moved it into the OS keychain (Options.Vault; identity.keychain says
+	// so): from Options.Cache, else from the keychain, then cached.
+	KeySourceKeychain KeySource = "keychain"
 )
 
 // ParseKeySource checks a key source name from configuration.
@@ -45,10 +55,10 @@ func ParseKeySource(s string) (KeySource, error) {
 	switch k := KeySource(s); k {
 	case "", KeySourceAuto:
 		return KeySourceAuto, nil
-	case KeySourceIdentity, KeySourceIdentityFile, KeySourcePassphrase, KeySourceGenerated:
+	case KeySourceIdentity, KeySourceIdentityFile, KeySourcePassphrase, KeySourceGenerated, KeySourceProtected, KeySourceKeychain:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown key source %q (want auto, identity, identity-file, passphrase or generated)", s)
+	return "", fmt.Errorf("unknown key source %q (want auto, identity, identity-file, passphrase, generated, protected or keychain)", s)
 }
 
 // GeneratedIdentityName is the name of the generated identity file in the
@@ -66,6 +76,13 @@ type keys struct {
 	origin     string // where the key came from, for messages; never the key
 	identities []age.Identity
 	recipient  age.Recipient
+	// text is the identity file's content, for the generated and the
+	// protected identity: what Protect wraps and Unprotect writes back.
+	text []byte
+	// cached says the identity came from Options.Cache, unlocked until
+	// until: if it no longer opens the store, it is dropped.
+	cached bool
+	until  time.Time
 }
 
 // resolveSource decides which key source applies, without loading anything.
@@ -75,6 +92,11 @@ func (s *Store) resolveSource() (KeySource, error) {
 	if src == "" {
 		src = KeySourceAuto
 	}
+	if src == KeySourceGenerated {
+		if p := s.protection(); p != "" {
+			return p, nil
+		}
+	}
 	if src != KeySourceAuto {
 		return src, nil
 	}
@@ -83,7 +105,11 @@ func (s *Store) resolveSource() (KeySource, error) {
 		return KeySourceIdentity, nil
 	case o.IdentityFile != "":
 		return KeySourceIdentityFile, nil
-	case o.Passphrase != "":
+	}
+	if p := s.protection(); p != "" {
+		return p, nil
+	}
+	if o.Passphrase != "" {
 		return KeySourcePassphrase, nil
 	}
 	scrypt, err := s.isPassphraseEncrypted()
@@ -149,7 +175,7 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 			return nil, helper.WithHint(errors.New("key source is identity but no identity is set"),
 				"set DOCKER_CREDENTIAL_NOTATION_IDENTITY to an age identity (AGE-SECRET-KEY-…)")
 		}
-		ids, err := parseIdentities(strings.NewReader(o.Identity), o.PluginUI)
+		ids, err := parseIdentities(strings.NewReader(o.Identity), s.pluginUI())
 		if err != nil {
 			return nil, fmt.Errorf("failed to parse the identity from the environment: %v", err)
 		}
@@ -159,7 +185,7 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 			return nil, helper.WithHint(errors.New("key source is identity-file but no identity file is set"),
 				"set DOCKER_CREDENTIAL_NOTATION_IDENTITY_FILE to the path of an age identity file")
 		}
-		ids, err := readIdentityFile(o.IdentityFile, o.PluginUI)
+		ids, err := readIdentityFile(o.IdentityFile, s.pluginUI())
 		if err != nil {
 			return nil, err
 		}
@@ -194,21 +220,29 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 		return &keys{source: src, origin: origin, identities: []age.Identity{id}, recipient: r}, nil
 	case KeySourceGenerated:
 		path := s.generatedIdentityPath()
-		ids, err := readIdentityFile(path, o.PluginUI)
+		text, err := readKeyFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			if !create {
 				return nil, errNoKey
 			}
-			id, err := generateIdentity(path)
+			id, text, err := generateIdentity(path)
 			if err != nil {
 				return nil, err
 			}
-			return newKeys(src, path, []age.Identity{id})
+			return newKeysText(src, path, []age.Identity{id}, text)
 		}
 		if err != nil {
 			return nil, err
 		}
-		return newKeys(src, path, ids)
+		ids, err := parseIdentities(bytes.NewReader(text), s.pluginUI())
+		if err != nil {
+			return nil, fmt.Errorf("failed to parse identity file %s: %v", path, err)
+		}
+		return newKeysText(src, path, ids, text)
+	case KeySourceProtected:
+		return s.protectedKeys()
+	case KeySourceKeychain:
+		return s.keychainKeys()
 	}
 	return nil, fmt.Errorf("unknown key source %q", src)
 }
@@ -225,7 +259,7 @@ func newKeys(src KeySource, origin string, ids []age.Identity) (*keys, error) {
 		r = id.Recipient()
 	case *age.X25519Identity:
 		r = id.Recipient()
-	case *plugin.Identity:
+	case *pluginIdentity:
 		r = id.Recipient()
 	default:
 		return nil, fmt.Errorf("unsupported identity type %T in %s", ids[0], origin)
@@ -233,9 +267,32 @@ func newKeys(src KeySource, origin string, ids []age.Identity) (*keys, error) {
 	return &keys{source: src, origin: origin, identities: ids, recipient: r}, nil
 }
 
+func newKeysText(src KeySource, origin string, ids []age.Identity, text []byte) (*keys, error) {
+	k, err := newKeys(src, origin, ids)
+	if err == nil {
+		k.text = text
+	}
+	return k, err
+}
+
 // readIdentityFile reads an identity file, refusing one that other users can
 // read: a key that has leaked protects nothing.
 func readIdentityFile(path string, ui *plugin.ClientUI) ([]age.Identity, error) {
+	text, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := parseIdentities(bytes.NewReader(text), ui)
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse identity file %s: %v", path, err)
+	}
+	return ids, nil
+}
+
+// readKeyFile reads a key file (an identity file, or the wrapped identity),
+// bounded, refusing one that is not a regular file of this user's that only
+// this user can read.
+func readKeyFile(path string) ([]byte, error) {
 	// Never blocks on a FIFO: a planted one would hang every pull.
 	f, err := atomicfile.OpenRegular(path, true)
 	if err != nil {
@@ -262,11 +319,14 @@ func readIdentityFile(path string, ui *plugin.ClientUI) ([]age.Identity, error) 
 			fmt.Errorf("refusing to use identity file %s: it is accessible by other users (mode %04o)", path, fi.Mode().Perm()),
 			fmt.Sprintf("run: chmod 600 %s", path))
 	}
-	ids, err := parseIdentities(io.LimitReader(f, maxIdentityFile), ui)
+	text, err := io.ReadAll(io.LimitReader(f, maxIdentityFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("failed to parse identity file %s: %v", path, err)
+		return nil, fmt.Errorf("failed to read identity file %s: %v", path, err)
 	}
-	return ids, nil
+	if len(text) > maxIdentityFile {
+		return nil, fmt.Errorf("refusing identity file %s: larger than %d KiB", path, maxIdentityFile>>10)
+	}
+	return text, nil
 }
 
 // parseIdentities reads age identities, one per line, '#' comments and
@@ -294,7 +354,7 @@ func parseIdentities(r io.Reader, ui *plugin.ClientUI) ([]age.Identity, error) {
 			if err != nil {
 				return nil, fmt.Errorf("line %d: invalid plugin identity", n)
 			}
-			ids = append(ids, id)
+			ids = append(ids, &pluginIdentity{Identity: id})
 			continue
 		}
 		parsed, err := age.ParseIdentities(strings.NewReader(line))
@@ -313,17 +373,27 @@ func parseIdentities(r io.Reader, ui *plugin.ClientUI) ([]age.Identity, error) {
 }
 
 // generateIdentity writes a new hybrid post-quantum identity in age-keygen's
-// format, atomically, never replacing an existing file, and returns it. The
-// caller holds the store lock.
-func generateIdentity(path string) (*age.HybridIdentity, error) {
+// format, atomically, never replacing an existing file, and returns it and
+// the file's content. The caller holds the store lock.
+func generateIdentity(path string) (*age.HybridIdentity, []byte, error) {
+	id, content, err := newIdentity()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := atomicfile.WriteFile(path, content, atomicfile.Options{NoReplace: true}); err != nil {
+		return nil, nil, fmt.Errorf("failed to write identity file: %v", err)
+	}
+	return id, content, nil
+}
+
+// newIdentity generates a hybrid post-quantum identity and its identity
+// file's content, in age-keygen's format.
+func newIdentity() (*age.HybridIdentity, []byte, error) {
 	id, err := age.GenerateHybridIdentity()
 	if err != nil {
-		return nil, fmt.Errorf("failed to generate an identity: %v", err)
+		return nil, nil, fmt.Errorf("failed to generate an identity: %v", err)
 	}
 	content := fmt.Sprintf("# created: %s\n# public key: %s\n# generated by docker-credential-notation: the key of its credential store\n%s\n",
 		time.Now().UTC().Format(time.RFC3339), id.Recipient(), id)
-	if err := atomicfile.WriteFile(path, []byte(content), atomicfile.Options{NoReplace: true}); err != nil {
-		return nil, fmt.Errorf("failed to write identity file: %v", err)
-	}
-	return id, nil
+	return id, []byte(content), nil
 }

@@ -154,7 +154,9 @@ func TestParseKeySource(t *testing.T) {
 		{"generated", KeySourceGenerated, true},
 		{"Identity", "", false},
 		{"identity_file", "", false},
-		{"keychain", "", false},
+		{"protected", KeySourceProtected, true},
+		{"keychain", KeySourceKeychain, true},
+		{"tpm", "", false},
 		{" auto", "", false},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
@@ -415,8 +417,8 @@ func TestInvalidKeys(t *testing.T) {
 			[]string{"no identity file is set"}, "DOCKER_CREDENTIAL_NOTATION_IDENTITY_FILE"},
 		{"passphrase source without passphrase or terminal", func(*testing.T) Options { return Options{KeySource: KeySourcePassphrase} },
 			[]string{"passphrase"}, "DOCKER_CREDENTIAL_NOTATION_PASSPHRASE"},
-		{"unknown source", func(*testing.T) Options { return Options{KeySource: "keychain"} },
-			[]string{"unknown key source", "keychain"}, ""},
+		{"unknown source", func(*testing.T) Options { return Options{KeySource: "tpm"} },
+			[]string{"unknown key source", "tpm"}, ""},
 		{"invalid identity", func(*testing.T) Options { return Options{Identity: badLine} },
 			[]string{"identity", "line 1"}, ""},
 		{"identity of comments only", func(*testing.T) Options { return Options{Identity: "# nothing\n\n"} },

@@ -81,6 +81,18 @@ type Options struct {
 	// PluginUI lets age plugins talk to the user. Nil means plugins that
 	// need interaction fail.
 	PluginUI *plugin.ClientUI
+	// Cache keeps the protected identity once unlocked (main gives the
+	// Linux kernel keyring, one key per store directory). Nil means none:
+	// every process of a protected store needs the passphrase.
+	Cache KeyCache
+	// UnlockFor is how long an identity unlocked through Prompt (a get
+	// that found the store locked), or read from Vault, stays in Cache.
+	// Zero means DefaultUnlockFor.
+	UnlockFor time.Duration
+	// Vault is the OS keychain item that keeps the identity after
+	// ProtectKeychain. Nil means none: ProtectKeychain fails, and so does a
+	// store whose identity is there.
+	Vault KeyVault
 }
 
 // Store is a credential store in an age-encrypted file.
@@ -90,6 +102,13 @@ type Store struct {
 
 	keysMu sync.Mutex
 	keys   *keys // loaded once, see loadKeys
+	// noCache is set once the cached identity turned out stale.
+	noCache bool
+
+	// pluginMu guards uiErr, the last plugin request that could not be
+	// answered (see plugin.go).
+	pluginMu sync.Mutex
+	uiErr    error
 
 	// readMu guards last, the store file as the last read opened it: the
 	// next read uses it again while the path still names that file, so the
@@ -171,6 +190,10 @@ func (s *Store) KeySource() (source, origin string, err error) {
 			return string(src), "DOCKER_CREDENTIAL_NOTATION_PASSPHRASE", nil
 		}
 		return string(src), "terminal prompt", nil
+	case KeySourceProtected:
+		return string(src), s.protectedIdentityPath(), nil
+	case KeySourceKeychain:
+		return string(src), "the OS keychain (" + s.keychainMarkerPath() + " says so)", nil
 	}
 	return string(src), s.generatedIdentityPath(), nil
 }
@@ -320,7 +343,7 @@ func (s *Store) openDecrypted() (*openedFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("failed to read credential store %s: %v", s.path, err)
 	}
-	p, err := s.decrypt(f, size, k)
+	p, err := s.decryptOrRelock(f, size, k)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -401,9 +424,16 @@ const storeHint = "the store was not modified; check DOCKER_CREDENTIAL_NOTATION_
 // decrypt unwraps the file key and authenticates the final chunk (so a
 // truncated or extended file fails here), returning the plaintext to read.
 func (s *Store) decrypt(f io.ReaderAt, size int64, k *keys) (*plainText, error) {
+	s.pluginFailure(k) // forget an earlier decryption's
 	r, n, err := age.DecryptReaderAt(f, size, k.identities...)
+	if perr := s.pluginFailure(k); err != nil && perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		var nomatch *age.NoIdentityMatchError
+		if errors.As(err, &nomatch) && k.cached {
+			return nil, errStaleCache
+		}
 		if errors.As(err, &nomatch) {
 			return nil, helper.WithHint(
 				fmt.Errorf("failed to decrypt credential store %s: wrong key: the %s key from %s does not match it", s.path, k.source, k.origin),
@@ -483,8 +513,11 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 		}
 		return s.rewrite(k, &document{Version: SchemaVersion, Entries: map[string]entry{key.String(): *put}})
 	}
-	p, err := s.decrypt(f, size, k)
+	p, err := s.decryptOrRelock(f, size, k)
 	if err != nil {
+		return err
+	}
+	if k, err = s.loadKeys(false); err != nil { // the keys that opened it
 		return err
 	}
 	switch err = s.merge(p, k, key.String(), put, closeOld); {
@@ -717,4 +750,6 @@ func ensureDir(dir string) error {
 func (s *Store) removeStaleTemps() {
 	atomicfile.RemoveStale(s.opts.Dir, StoreFileName)
 	atomicfile.RemoveStale(s.opts.Dir, GeneratedIdentityName)
+	atomicfile.RemoveStale(s.opts.Dir, ProtectedIdentityName)
+	atomicfile.RemoveStale(s.opts.Dir, KeychainMarkerName)
 }

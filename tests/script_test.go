@@ -7,14 +7,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"filippo.io/age"
+	"filippo.io/age/plugin"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/notaryproject/docker-credential-notation/internal/keyctl"
+	"github.com/notaryproject/docker-credential-notation/internal/testutil/helperbin"
 )
 
 var updateScripts = flag.Bool("update-scripts", false, "rewrite the expected files of failing cmp commands in testdata/script")
@@ -50,21 +56,34 @@ var updateScripts = flag.Bool("update-scripts", false, "rewrite the expected fil
 //	    invert the byte at OFFSET (negative: from the end)
 //	[!] perm FILE MODE
 //	    check that FILE's permission bits are MODE (octal; unix only)
+//	nosecretkey DIR...
+//	    fail if any file under the directories holds an age secret key
+//	    (AGE-SECRET-KEY)
+//	agepluginrecorder DIR FILE
+//	    put the test plugin age-plugin-recorder (tests/reliability/testdata/
+//	    recorder, built once per run) in DIR, and write an identity of it to
+//	    FILE (mode 0600); with RECORDER_PIN set the plugin asks for that PIN
+//
+// and the condition [keyctl]: the kernel keyring answers (Linux, not
+// blocked by a seccomp profile).
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                "testdata/script",
 		RequireUniqueNames: true,
 		UpdateScripts:      *updateScripts,
 		Setup:              setupScript,
+		Condition:          scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"writefile":  cmdWritefile,
-			"gencred":    cmdGencred,
-			"agekeygen":  cmdAgekeygen,
-			"agedecrypt": cmdAgedecrypt,
-			"ageencrypt": cmdAgeencrypt,
-			"truncate":   cmdTruncate,
-			"flipbyte":   cmdFlipbyte,
-			"perm":       cmdPerm,
+			"writefile":         cmdWritefile,
+			"gencred":           cmdGencred,
+			"agekeygen":         cmdAgekeygen,
+			"agedecrypt":        cmdAgedecrypt,
+			"ageencrypt":        cmdAgeencrypt,
+			"truncate":          cmdTruncate,
+			"flipbyte":          cmdFlipbyte,
+			"perm":              cmdPerm,
+			"nosecretkey":       cmdNoSecretKey,
+			"agepluginrecorder": cmdAgePluginRecorder,
 		},
 	})
 }
@@ -285,4 +304,66 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	case !neg && got != os.FileMode(want):
 		ts.Fatalf("%s has mode %04o, want %04o", args[0], got, want)
 	}
+}
+
+// scriptCondition answers [keyctl].
+func scriptCondition(cond string) (bool, error) {
+	if cond != "keyctl" {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	_, err := keyctl.New(binName + ":test-probe").Load()
+	return err == nil, nil
+}
+
+func cmdNoSecretKey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: nosecretkey DIR...")
+	}
+	for _, dir := range args {
+		ts.Check(filepath.WalkDir(ts.MkAbs(dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte("AGE-SECRET-KEY")) {
+				ts.Fatalf("%s holds an age secret key", path)
+			}
+			return nil
+		}))
+	}
+}
+
+// recorderPlugin builds the test plugin once per run.
+var recorderPlugin = sync.OnceValues(func() (string, error) {
+	root, err := helperbin.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(binDir, "plugins", "age-plugin-recorder"+helperbin.ExeSuffix())
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./tests/reliability/testdata/recorder")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("failed to build the recorder plugin: %v\n%s", err, b)
+	}
+	return out, nil
+})
+
+func cmdAgePluginRecorder(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: agepluginrecorder DIR FILE")
+	}
+	built, err := recorderPlugin()
+	ts.Check(err)
+	b, err := os.ReadFile(built)
+	ts.Check(err)
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	ts.Check(os.WriteFile(filepath.Join(dir, filepath.Base(built)), b, 0o755))
+	x, err := age.GenerateX25519Identity()
+	ts.Check(err)
+	id := plugin.EncodeIdentity("recorder", []byte(x.String()))
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte("# the recorder plugin\n"+id+"\n"), 0o600))
 }

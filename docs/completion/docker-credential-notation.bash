@@ -16,7 +16,7 @@ _docker_credential_notation() {
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--version -v --help -h' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider export help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider export protect unlock lock help' -- "$cur"))
 		fi
 		return
 		;;
@@ -185,11 +185,31 @@ _docker_credential_notation() {
 			COMPREPLY=($(compgen -W '--format --output -o --yes --help -h' -- "$cur"))
 		fi
 		;;
+	protect)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--passphrase --passphrase-stdin --keychain --undo --help -h' -- "$cur"))
+		fi
+		;;
+	unlock)
+		case $prev in
+		--for)
+			return
+			;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--for --passphrase-stdin --help -h' -- "$cur"))
+		fi
+		;;
+	lock)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
+		fi
+		;;
 	help)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--help -h' -- "$cur"))
 		elif [[ $prev == help ]]; then
-			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider export help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'store get erase list version config migrate login logout token check configure import doctor kubelet-provider export protect unlock lock help' -- "$cur"))
 		fi
 		;;
 	esac

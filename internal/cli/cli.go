@@ -72,6 +72,9 @@ type Opened struct {
 	// RegistryTokens keeps, encrypted in the store, the tokens that token
 	// and check obtained from registries' token services; nil keeps none.
 	RegistryTokens registryauth.Vault
+	// Keys protects, unlocks and locks the store's key; nil when the
+	// backend has no key of its own to protect (the keychain).
+	Keys KeyProtection
 }
 
 // Exchange is what the token exchange (tokenexchange.Store, composed by
@@ -222,6 +225,9 @@ func newApp(env *Env) *ucli.App {
 			doctorCommand(env),
 			kubeletProviderCommand(env),
 			exportCommand(env),
+			protectCommand(env),
+			unlockCommand(env),
+			lockCommand(env),
 		},
 	}
 	return app
@@ -359,6 +365,10 @@ func configCommand(env *Env) *ucli.Command {
 					v = "error: " + err.Error()
 				}
 				settings = append(settings, config.Setting{Name: "key", Value: v, Source: "keySource " + cfg.KeySource})
+			}
+			if store.Keys != nil {
+				p, _ := store.Keys.Protection()
+				settings = append(settings, config.Setting{Name: "protection", Value: p, Source: "the key's files and the kernel keyring"})
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(env.Stdout)

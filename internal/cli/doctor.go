@@ -149,9 +149,12 @@ func doctorStore(ctx context.Context, env *Env, cfg *config.Config, add func(nam
 	lctx, cancel := context.WithTimeout(ctx, doctorListTimeout)
 	list, err := store.Store.List(lctx)
 	cancel()
-	if err != nil {
+	switch {
+	case isLocked(err):
+		add("store", statusWarn, "locked: the protected key is not unlocked, so whether the store decrypts is not checked", "run '"+Name+" unlock'")
+	case err != nil:
 		add("store", statusFail, "failed to read the store: "+err.Error(), hintOr(err, "check the key source and that the keychain is unlocked; '"+Name+" config' shows the key"))
-	} else {
+	default:
 		add("store", statusOK, fmt.Sprintf("readable and decrypts; %d credentials", len(list)), "")
 	}
 
@@ -161,6 +164,14 @@ func doctorStore(ctx context.Context, env *Env, cfg *config.Config, add func(nam
 			add("key", statusFail, "key source: "+err.Error(), hintOr(err, "set "+config.EnvKeySource+" and the variable it reads"))
 		} else {
 			add("key", statusOK, src+" ("+origin+")", "")
+		}
+	}
+	if store.Keys != nil {
+		p, beside := store.Keys.Protection()
+		if beside {
+			add("protection", statusWarn, p, "run '"+Name+" protect --passphrase' to encrypt the key with a passphrase, then '"+Name+" unlock' once per session")
+		} else {
+			add("protection", statusOK, p, "")
 		}
 	}
 	doctorPerms(cfg.StoreDir, add)

@@ -49,7 +49,7 @@ func TerminalPrompt() func(prompt string) (string, error) {
 func PluginUI(stderr io.Writer, prompt func(string) (string, error)) *plugin.ClientUI {
 	ask := func(name, q string) (string, error) {
 		if prompt == nil {
-			return "", fmt.Errorf("age-plugin-%s needs input (%s) and no terminal is available", name, q)
+			return "", fmt.Errorf("age-plugin-%s needs input (%s) and no terminal is available", scrub.Clean(name, 64), scrub.Clean(q, 1024))
 		}
 		return prompt(fmt.Sprintf("age-plugin-%s: %s ", scrub.Clean(name, 64), scrub.Clean(q, 1024)))
 	}

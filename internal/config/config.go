@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/notaryproject/docker-credential-notation/internal/userdir"
 )
@@ -34,7 +35,12 @@ const (
 	EnvIdentityFile = EnvPrefix + "IDENTITY_FILE"
 	EnvPassphrase   = EnvPrefix + "PASSPHRASE"
 	EnvDebug        = EnvPrefix + "DEBUG"
+	EnvUnlockFor    = EnvPrefix + "UNLOCK_FOR"
 )
+
+// DefaultUnlockFor is how long an unlocked key is kept by default: a
+// working day.
+const DefaultUnlockFor = 8 * time.Hour
 
 // AppDirName is the helper's directory under the user's config directory.
 const AppDirName = "docker-credential-notation"
@@ -61,7 +67,7 @@ type Config struct {
 	// StoreDir holds the file store, its generated identity and its lock.
 	StoreDir string
 	// KeySource is the file store's key source: auto, identity,
-	// identity-file, passphrase or generated.
+	// identity-file, passphrase, generated, protected or keychain.
 	KeySource string
 	// Identity holds age identities. Secret: environment only.
 	Identity string
@@ -71,6 +77,10 @@ type Config struct {
 	Passphrase string
 	// Debug writes a redacted trace of each call to stderr.
 	Debug bool
+	// UnlockFor is how long a protected key stays unlocked in the kernel
+	// keyring: unlock's default, and what a prompt or a keychain read
+	// keeps it for.
+	UnlockFor time.Duration
 	// ConfigFile is the config file that was consulted (it may not exist).
 	ConfigFile string
 	// ConfigFileFound reports whether ConfigFile existed.
@@ -89,6 +99,7 @@ type file struct {
 	KeySource    *string `json:"keySource,omitempty"`
 	IdentityFile *string `json:"identityFile,omitempty"`
 	Debug        *bool   `json:"debug,omitempty"`
+	UnlockFor    *string `json:"unlockFor,omitempty"`
 	// Registries: see registries.go.
 	Registries map[string]Registry `json:"registries,omitempty"`
 }
@@ -119,6 +130,7 @@ func (c *Config) Settings() []Setting {
 		{"identityFile", EnvIdentityFile, c.IdentityFile, c.source("identityFile")},
 		{"passphrase", EnvPassphrase, hidden(c.Passphrase), c.source("passphrase")},
 		{"debug", EnvDebug, fmt.Sprint(c.Debug), c.source("debug")},
+		{"unlockFor", EnvUnlockFor, c.UnlockFor.String(), c.source("unlockFor")},
 	}, c.registrySettings()...)
 }
 
@@ -131,7 +143,7 @@ func (c *Config) source(name string) string {
 
 // Load resolves the configuration. getenv is os.Getenv outside tests.
 func Load(getenv func(string) string) (*Config, error) {
-	c := &Config{Backend: BackendAuto, KeySource: "auto", sources: map[string]string{}}
+	c := &Config{Backend: BackendAuto, KeySource: "auto", UnlockFor: DefaultUnlockFor, sources: map[string]string{}}
 	appDir, appDirErr := DefaultDir(getenv)
 
 	c.ConfigFile = getenv(EnvConfig)
@@ -166,6 +178,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.Debug = b
 		c.sources["debug"] = "env " + EnvDebug
 	}
+	if v := getenv(EnvUnlockFor); v != "" {
+		d, err := parseUnlockFor(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s: %v", EnvUnlockFor, err)
+		}
+		c.UnlockFor = d
+		c.sources["unlockFor"] = "env " + EnvUnlockFor
+	}
 
 	// docker runs the helper in whatever directory the user is in, so a
 	// relative path from the environment would move the store around.
@@ -183,9 +203,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("invalid backend %q from %s (want auto, file or keychain)", c.Backend, c.source("backend"))
 	}
 	switch c.KeySource {
-	case "auto", "identity", "identity-file", "passphrase", "generated":
+	case "auto", "identity", "identity-file", "passphrase", "generated", "protected", "keychain":
 	default:
-		return nil, fmt.Errorf("invalid key source %q from %s (want auto, identity, identity-file, passphrase or generated)", c.KeySource, c.source("keySource"))
+		return nil, fmt.Errorf("invalid key source %q from %s (want auto, identity, identity-file, passphrase, generated, protected or keychain)", c.KeySource, c.source("keySource"))
 	}
 	if c.StoreDir == "" {
 		if appDirErr != nil {
@@ -242,6 +262,14 @@ func (c *Config) readFile(path string) error {
 	if fc.Debug != nil {
 		c.Debug = *fc.Debug
 		c.sources["debug"] = src
+	}
+	if fc.UnlockFor != nil {
+		d, err := parseUnlockFor(*fc.UnlockFor)
+		if err != nil {
+			return fmt.Errorf("failed to parse config file %s: invalid unlockFor: %v", path, err)
+		}
+		c.UnlockFor = d
+		c.sources["unlockFor"] = src
 	}
 	if err := checkRegistries(fc.Registries); err != nil {
 		return fmt.Errorf("failed to parse config file %s: %v", path, err)
@@ -321,3 +349,20 @@ func (e *hinted) Unwrap() error { return e.err }
 func (e *hinted) Hint() string  { return e.hint }
 
 func withHint(err error, hint string) error { return &hinted{err: err, hint: hint} }
+
+// maxUnlockFor bounds unlockFor: the kernel keeps a timeout in seconds, and
+// a key unlocked for longer than a month is not locked in any useful sense.
+const maxUnlockFor = 31 * 24 * time.Hour
+
+// parseUnlockFor parses a duration such as 30m or 8h, between a second and
+// a month.
+func parseUnlockFor(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 30m or 8h", v)
+	}
+	if d < time.Second || d > maxUnlockFor {
+		return 0, fmt.Errorf("%v is not between 1s and %v", d, maxUnlockFor)
+	}
+	return d, nil
+}

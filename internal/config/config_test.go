@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // env is a fake environment: Load reads nothing else.
@@ -99,10 +100,12 @@ func TestLoadDefaults(t *testing.T) {
 		"identityFile": "",
 		"passphrase":   "(not set)",
 		"debug":        "false",
+		"unlockFor":    "8h0m0s",
 	}
 	wantEnv := map[string]string{
 		"config": EnvConfig, "backend": EnvBackend, "storeDir": EnvStoreDir, "keySource": EnvKeySource,
 		"identity": EnvIdentity, "identityFile": EnvIdentityFile, "passphrase": EnvPassphrase, "debug": EnvDebug,
+		"unlockFor": EnvUnlockFor,
 	}
 	got := settings(c)
 	if len(got) != len(want) {
@@ -409,4 +412,25 @@ func equalFile(a, b file) bool { return show(a) == show(b) }
 func show(f file) string {
 	b, _ := json.Marshal(f)
 	return string(b)
+}
+
+func TestUnlockFor(t *testing.T) {
+	home := t.TempDir()
+	if c := mustLoad(t, env{"HOME": home, EnvUnlockFor: "30m"}); c.UnlockFor != 30*time.Minute {
+		t.Errorf("UnlockFor = %v, want 30m", c.UnlockFor)
+	}
+	for _, bad := range []string{"soon", "0s", "-1h", "500ms", "800h"} {
+		if _, err := Load(env{"HOME": home, EnvUnlockFor: bad}.get); err == nil || !strings.Contains(err.Error(), EnvUnlockFor) {
+			t.Errorf("%s=%s: %v, want an error naming the variable", EnvUnlockFor, bad, err)
+		}
+	}
+	appDir := filepath.Join(home, ".config", AppDirName)
+	writeConfig(t, appDir, `{"unlockFor":"2h"}`)
+	if c := mustLoad(t, env{"HOME": home}); c.UnlockFor != 2*time.Hour || c.source("unlockFor") != "config file" {
+		t.Errorf("UnlockFor from the file = %v (%s)", c.UnlockFor, c.source("unlockFor"))
+	}
+	writeConfig(t, appDir, `{"unlockFor":"forever"}`)
+	if _, err := Load(env{"HOME": home}.get); err == nil || !strings.Contains(err.Error(), "unlockFor") {
+		t.Errorf("unlockFor forever in the file: %v", err)
+	}
 }

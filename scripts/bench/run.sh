@@ -50,6 +50,7 @@ set -euo pipefail
 # notation driver, whose argument is DOCKER_CREDENTIAL_NOTATION_BACKEND.
 HELPERS=(
 	"notation-file|docker-credential-notation (file store)|notation:file|10000|get list store erase kubelet|"
+	"notation-unlocked|docker-credential-notation (file store, key protected by a passphrase, unlocked)|unlocked|10000|get|"
 	"notation-keychain|docker-credential-notation (keychain)|notation:keychain|1000|get list store erase|gnome-keyring rewrites its whole keyring file on every item it writes, so filling 10,000 entries, and every timed store and erase at that size, would take too long"
 	"notation-tokenexchange|docker-credential-notation (token exchange, cached token)|tokenexchange|1|get|the cached access token of one registry is what it measures"
 	"notation-workload|docker-credential-notation (workload exchange, cached)|workload|1|get|the cached credential of one workload registry is what it measures"
@@ -341,6 +342,27 @@ notation_grow() {
 	hrun "$id" store "$IN/store.json" && hrun "$id" erase "$IN/erase"
 }
 notation_key() { entry_url $(($1 / 2)); }
+
+# --- this helper's file store with its key protected by a passphrase
+# (protect) and unlocked into the Linux kernel keyring (unlock): a get reads
+# the identity from the kernel instead of identity.txt. populate writes with
+# the plain key, so each grow undoes the protection first and redoes it
+# after (a few untimed scrypt seconds per entry count).
+UNLOCK_PASS=bench-unlock-passphrase
+unlocked_setup() {
+	notation_setup "$1" file
+	printf '%s\n' "$UNLOCK_PASS" >"$WORK/$1.pass"
+}
+unlocked_grow() {
+	local id=$1 from=$3 to=$4 pass=$WORK/$1.pass
+	if [[ -e $WORK/$id/store/identity.age ]]; then
+		in_env "$id" "$RUNBIN/withstdin" "$pass" "${BIN_OF[$id]}" protect --undo --passphrase-stdin >/dev/null || return
+	fi
+	notation_grow "$id" file "$from" "$to" || return
+	in_env "$id" "$RUNBIN/withstdin" "$pass" "${BIN_OF[$id]}" protect --passphrase-stdin >/dev/null || return
+	in_env "$id" "$RUNBIN/withstdin" "$pass" "${BIN_OF[$id]}" unlock --passphrase-stdin --for 2h >/dev/null
+}
+unlocked_key() { notation_key "$1"; }
 
 # --- this helper's token exchange answering get from its cached access
 # token: a registry configured with a loopback token endpoint, a refresh

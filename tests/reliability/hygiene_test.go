@@ -39,10 +39,15 @@ func TestSecretHygiene(t *testing.T) {
 		// slow: every decryption costs a second of scrypt, so this setup
 		// runs with the debug trace only and skips the repeated steps.
 		slow bool
+		// protected: the generated key is protected with the passphrase
+		// and unlocked into the kernel keyring first.
+		protected bool
 	}{
 		{name: "generated key"},
 		{name: "identity", env: []string{"DOCKER_CREDENTIAL_NOTATION_IDENTITY=" + other.String()}, secretEnv: []string{other.String()}},
 		{name: "passphrase", env: []string{"DOCKER_CREDENTIAL_NOTATION_KEY_SOURCE=passphrase", "DOCKER_CREDENTIAL_NOTATION_PASSPHRASE=" + passphrase}, secretEnv: []string{passphrase}, slow: true},
+		// No plaintext key anywhere, either.
+		{name: "protected key, unlocked", secretEnv: []string{passphrase, "AGE-SECRET-KEY-PQ-1"}, protected: true},
 	}
 	wrong, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -86,6 +91,17 @@ func TestSecretHygiene(t *testing.T) {
 		t.Run(setup.name, func(t *testing.T) {
 			s := newSandbox(t, setup.env...)
 			forbidden := append([]string{hygieneSecret}, setup.secretEnv...)
+			if setup.protected {
+				if !keyctlWorks() {
+					t.Skip("skipping: the kernel keyring is not available here")
+				}
+				for _, args := range [][]string{{"protect", "--passphrase-stdin"}, {"unlock", "--passphrase-stdin", "--for", "10m"}} {
+					if r := s.runEnv(t, []byte(passphrase+"\n"), nil, args...); r.Code != 0 || strings.Contains(r.Stdout+r.Stderr, passphrase) {
+						t.Fatalf("%v: %v", args, r)
+					}
+				}
+				t.Cleanup(func() { s.run(t, "", "lock") })
+			}
 			debugs := []string{"0", "1"}
 			if setup.slow {
 				debugs = []string{"1"}

@@ -8,7 +8,9 @@
 //   - age-plugin-recorder: an age plugin (filippo.io/age/plugin) whose
 //     identity AGE-PLUGIN-RECORDER-1… carries an X25519 identity; it wraps
 //     and unwraps file keys with it. The plugin protocol is on stdin and
-//     stdout, so stdin is not recorded.
+//     stdout, so stdin is not recorded. With RECORDER_PIN set, it asks the
+//     client for a PIN (request-secret) before it unwraps, as
+//     age-plugin-yubikey does, and fails on a wrong one.
 //   - docker-credential-recorder: a credential helper that answers list and
 //     get from the JSON file named by RECORDER_STORE ({"url": {"Username":
 //     …, "Secret": …}}), as a helper another tool imports from would. Its
@@ -83,7 +85,11 @@ func runPlugin() int {
 		return 1
 	}
 	p.HandleIdentity(func(data []byte) (age.Identity, error) {
-		return age.ParseX25519Identity(string(data))
+		id, err := age.ParseX25519Identity(string(data))
+		if err != nil || os.Getenv("RECORDER_PIN") == "" {
+			return id, err
+		}
+		return &pinIdentity{p: p, id: id, pin: os.Getenv("RECORDER_PIN")}, nil
 	})
 	p.HandleIdentityAsRecipient(func(data []byte) (age.Recipient, error) {
 		id, err := age.ParseX25519Identity(string(data))
@@ -145,4 +151,23 @@ func runHelper(name string) int {
 	}
 	fmt.Printf("unknown action %q\n", os.Args[1])
 	return 1
+}
+
+// pinIdentity asks for a PIN before it unwraps.
+type pinIdentity struct {
+	p   *plugin.Plugin
+	id  *age.X25519Identity
+	pin string
+}
+
+func (i *pinIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	i.p.DisplayMessage("touch your recorder key")
+	pin, err := i.p.RequestValue("Enter the PIN for the recorder key:", true)
+	if err != nil {
+		return nil, err
+	}
+	if pin != i.pin {
+		return nil, fmt.Errorf("wrong PIN")
+	}
+	return i.id.Unwrap(stanzas)
 }
