@@ -122,3 +122,19 @@ func TestReadsSeeEveryWrite(t *testing.T) {
 		t.Errorf("after another Store's erase: HasPrefix = %v, %v", ok, err)
 	}
 }
+
+// A write uses the file a read of the same Store decrypted only when it is
+// still the file on disk: another Store's write in between is never lost.
+func TestWriteAfterReadKeepsOtherWrites(t *testing.T) {
+	dir := t.TempDir()
+	a, b := newStore(t, Options{Dir: dir}), newStore(t, Options{Dir: dir})
+	mustPut(t, a, "one.example", "user", "1")
+	mustGet(t, a, "one.example") // a keeps the file open
+	mustPut(t, b, "two.example", "user", "2")
+	mustPut(t, a, "three.example", "user", "3")
+	for _, u := range []string{"one.example", "two.example", "three.example"} {
+		if got := mustGet(t, newStore(t, Options{Dir: dir}), u); got.Username != "user" {
+			t.Errorf("%s = %v after the writes of two Stores", u, got)
+		}
+	}
+}

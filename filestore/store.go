@@ -137,14 +137,22 @@ func (o *openedFile) unchanged(fi os.FileInfo) bool {
 	return os.SameFile(o.fi, fi) && o.fi.Size() == fi.Size() && o.fi.ModTime().Equal(fi.ModTime())
 }
 
-// dropOpen closes the file the last read kept open; a write calls it first.
+// dropOpen closes the file the last read kept open.
 func (s *Store) dropOpen() {
+	if o := s.takeOpen(); o != nil {
+		o.f.Close()
+	}
+}
+
+// takeOpen takes the file the last read kept open, if any, for a write:
+// the write reads it again instead of decrypting the file anew when the
+// file it opened under the lock is that one, and closes it.
+func (s *Store) takeOpen() *openedFile {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
-	if s.last != nil {
-		s.last.f.Close()
-		s.last = nil
-	}
+	o := s.last
+	s.last = nil
+	return o
 }
 
 var _ helper.Store = (*Store)(nil)
@@ -488,21 +496,27 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 	}
 	defer lock.Unlock()
 	s.removeStaleTemps()
-	// The file a read kept open is closed (Windows cannot replace an open
-	// file), and the next read opens what this write leaves.
-	s.dropOpen()
-
+	// The file a read kept open (the next read opens what this write
+	// leaves), and the file as it is now, under the lock. Both are closed
+	// before the new one is renamed over them (Windows refuses to replace
+	// an open file).
+	kept := s.takeOpen()
 	f, size, err := s.openFile()
 	if err != nil {
+		if kept != nil {
+			kept.f.Close()
+		}
 		return err
 	}
-	// The old file is closed before the new one is renamed over it
-	// (Windows refuses to replace an open file).
-	closeOld := func() {}
-	if f != nil {
-		closeOld = sync.OnceFunc(func() { f.Close() })
-		defer closeOld()
-	}
+	closeOld := sync.OnceFunc(func() {
+		if kept != nil {
+			kept.f.Close()
+		}
+		if f != nil {
+			f.Close()
+		}
+	})
+	defer closeOld()
 	k, err := s.loadKeys(f == nil)
 	if err != nil {
 		return s.keyError(err)
@@ -513,8 +527,12 @@ func (s *Store) update(ctx context.Context, key helper.Key, put *entry) error {
 		}
 		return s.rewrite(k, &document{Version: SchemaVersion, Entries: map[string]entry{key.String(): *put}})
 	}
-	p, err := s.decryptOrRelock(f, size, k)
-	if err != nil {
+	var p *plainText
+	if fi, err := f.Stat(); err == nil && kept != nil && kept.unchanged(fi) {
+		// Decrypted by a read of this command already: a plugin key is not
+		// asked twice, and the key not unwrapped twice.
+		p = kept.p
+	} else if p, err = s.decryptOrRelock(f, size, k); err != nil {
 		return err
 	}
 	if k, err = s.loadKeys(false); err != nil { // the keys that opened it

@@ -555,11 +555,10 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 	}
 	r := s.lookup(key)
 	if r == nil {
-		if err := s.inner.Put(ctx, key, c); err != nil {
-			return err
-		}
+		// The registry tokens go first: the store's read of them leaves the
+		// file decrypted for the write, so a plugin key is asked once.
 		s.dropRegistryTokens(ctx, key)
-		return nil
+		return s.inner.Put(ctx, key, c)
 	}
 	if r.workload() {
 		return s.workloadPut(ctx, r, c)
@@ -581,10 +580,10 @@ func (s *Store) Put(ctx context.Context, key helper.Key, c helper.Credentials) e
 	if old, err := s.inner.Get(ctx, key); err == nil && old == c {
 		return nil
 	}
+	s.dropRegistryTokens(ctx, key)
 	if err := s.inner.Put(ctx, key, c); err != nil {
 		return err
 	}
-	s.dropRegistryTokens(ctx, key)
 	return s.dropCache(ctx, r)
 }
 
@@ -600,11 +599,8 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 	}
 	r := s.lookup(key)
 	if r == nil {
-		err := s.inner.Delete(ctx, key)
-		if err == nil || errors.Is(err, helper.ErrNotFound) {
-			s.dropRegistryTokens(ctx, key)
-		}
-		return err
+		s.dropRegistryTokens(ctx, key)
+		return s.inner.Delete(ctx, key)
 	}
 	if r.workload() {
 		return s.workloadDelete(ctx, r)
@@ -618,8 +614,8 @@ func (s *Store) Delete(ctx context.Context, key helper.Key) error {
 	if c, err := s.inner.Get(ctx, key); err == nil && c.Username == helper.IdentityTokenUsername {
 		refreshToken = c.Secret
 	}
-	err = s.inner.Delete(ctx, key)
 	s.dropRegistryTokens(ctx, key)
+	err = s.inner.Delete(ctx, key)
 	cerr := s.inner.Delete(ctx, r.cacheKey)
 	switch {
 	case cerr != nil && !errors.Is(cerr, helper.ErrNotFound):
