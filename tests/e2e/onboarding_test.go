@@ -151,10 +151,21 @@ func TestOnboarding(t *testing.T) {
 	}
 	rep, code := r.doctor(args...)
 	var bad []string
+	suggested := false
 	for _, c := range rep.Checks {
+		// A fresh file store keeps its generated key beside it: doctor
+		// warns, and suggests protect (issue 14). Nothing else may be
+		// below OK.
+		if c.Status == "WARN" && c.Name == "protection" && strings.Contains(c.Fix, "protect") {
+			suggested = true
+			continue
+		}
 		if c.Status != "OK" {
 			bad = append(bad, fmt.Sprintf("%s %s: %s (fix: %s)", c.Status, c.Name, c.Detail, c.Fix))
 		}
+	}
+	if r.res.Backend == "file" && !suggested {
+		r.failf("doctor did not suggest protect for the generated key beside the store")
 	}
 	if code != 0 || !rep.OK || len(bad) > 0 || len(rep.Checks) == 0 {
 		r.failf("doctor: exit %d, ok %v, %d checks; not OK:\n%s", code, rep.OK, len(rep.Checks), indent(strings.Join(bad, "\n")))
