@@ -34,7 +34,10 @@ type plainText struct {
 	size int64
 	buf  []byte // the chunk at off, or nothing
 	off  int64
-	long []byte // a line that spans chunks
+	// prev is the chunk at prevOff, read before buf, or nothing.
+	prev    []byte
+	prevOff int64
+	long    []byte // a line that spans chunks
 	// probes are the lines that binary searches compared against, by
 	// midpoint: a later search of this plaintext for a nearby key (the
 	// prefixes of one image name) takes the same steps, and decrypts only
@@ -87,7 +90,7 @@ func (p *plainText) probeAt(l layout, mid int64) (probe, error) {
 }
 
 func newPlainText(r io.ReaderAt, size int64) *plainText {
-	return &plainText{r: r, size: size, off: -1}
+	return &plainText{r: r, size: size, off: -1, prevOff: -1}
 }
 
 // at returns the plaintext from off to the end of off's chunk, valid until
@@ -97,7 +100,15 @@ func (p *plainText) at(off int64) ([]byte, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	start := off - off%chunkSize
+	if p.off != start && p.prevOff == start {
+		p.buf, p.prev, p.off, p.prevOff = p.prev, p.buf, p.prevOff, p.off
+	}
 	if p.off != start {
+		// The chunk read last stays as the previous one: a search's final
+		// scan often crosses from one chunk into the next, and the next
+		// search of the same command (another prefix of one image) makes
+		// the same crossing.
+		p.buf, p.prev, p.off, p.prevOff = p.prev, p.buf, p.prevOff, p.off
 		n := min(int64(chunkSize), p.size-start)
 		if p.buf == nil {
 			p.buf = make([]byte, min(int64(chunkSize), p.size))
@@ -235,7 +246,7 @@ func (p *plainText) readAll() ([]byte, error) {
 		}
 		copy(buf[off:], b)
 	}
-	p.buf, p.off = nil, -1
+	p.buf, p.off, p.prev, p.prevOff = nil, -1, nil, -1
 	return buf, nil
 }
 
