@@ -194,28 +194,3 @@ func (s *Store) leaveKeychain(ctx context.Context) error {
 	}
 	return nil
 }
-
-// unlockKeychain reads the identity from the keychain and caches it for
-// ttl.
-func (s *Store) unlockKeychain(ctx context.Context, ttl time.Duration) (time.Time, error) {
-	if ttl <= 0 {
-		return time.Time{}, errors.New("failed to unlock: the duration must be positive")
-	}
-	if err := s.cacheUsable(); err != nil {
-		return time.Time{}, err
-	}
-	k, err := s.vaultKeys(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if err := s.matchesStore(k); err != nil {
-		return time.Time{}, err
-	}
-	until, err := s.cacheKeys(k, ttl)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("failed to unlock: %v", err)
-	}
-	s.removeLeftover(ctx, k)
-	s.forget()
-	return until, nil
-}

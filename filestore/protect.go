@@ -458,10 +458,7 @@ func (s *Store) Unlock(ctx context.Context, passphrase string, ttl time.Duration
 	if err != nil {
 		return time.Time{}, err
 	}
-	if src == KeySourceKeychain {
-		return s.unlockKeychain(ctx, ttl)
-	}
-	if src != KeySourceProtected {
+	if src != KeySourceProtected && src != KeySourceKeychain {
 		return time.Time{}, helper.WithHint(fmt.Errorf("failed to unlock: %w: there is nothing to unlock", ErrNotProtected),
 			"run '"+helper.ProgramName+" protect --passphrase' to protect it")
 	}
@@ -470,6 +467,13 @@ func (s *Store) Unlock(ctx context.Context, passphrase string, ttl time.Duration
 	}
 	if err := s.cacheUsable(); err != nil {
 		return time.Time{}, err
+	}
+	if src == KeySourceKeychain {
+		k, err := s.vaultKeys(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return s.keepUnlocked(ctx, k, ttl)
 	}
 	if passphrase == "" {
 		passphrase = s.opts.Passphrase
@@ -487,6 +491,11 @@ func (s *Store) Unlock(ctx context.Context, passphrase string, ttl time.Duration
 	if err != nil {
 		return time.Time{}, err
 	}
+	return s.keepUnlocked(ctx, k, ttl)
+}
+
+// keepUnlocked caches k, once it is known to open the store, for ttl.
+func (s *Store) keepUnlocked(ctx context.Context, k *keys, ttl time.Duration) (time.Time, error) {
 	if err := s.matchesStore(k); err != nil {
 		return time.Time{}, err
 	}
