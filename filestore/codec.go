@@ -115,6 +115,16 @@ func cutNumber(b []byte) (int, []byte, bool) {
 	return n, b[i:], i > 0
 }
 
+// document reads and parses the whole plaintext, in any layout: the
+// fallback of lookup, hasPrefix and list.
+func (p *plainText) document() (*document, error) {
+	plain, err := p.readAll()
+	if err != nil {
+		return nil, err
+	}
+	return parseDocument(plain)
+}
+
 // parseDocument parses the whole plaintext, in any layout.
 func parseDocument(plain []byte) (*document, error) {
 	var doc document
@@ -149,11 +159,7 @@ func lookup(p *plainText, key string) (entry, bool, error) {
 	if err != errNotCanonical {
 		return entry{}, false, err
 	}
-	plain, err := p.readAll()
-	if err != nil {
-		return entry{}, false, err
-	}
-	doc, err := parseDocument(plain)
+	doc, err := p.document()
 	if err != nil {
 		return entry{}, false, err
 	}
@@ -194,11 +200,7 @@ func hasPrefix(p *plainText, prefix string, skip func(key string) bool) (bool, e
 	if err != errNotCanonical {
 		return false, err
 	}
-	plain, err := p.readAll()
-	if err != nil {
-		return false, err
-	}
-	doc, err := parseDocument(plain)
+	doc, err := p.document()
 	if err != nil {
 		return false, err
 	}
@@ -233,11 +235,7 @@ func list(p *plainText) (map[string]string, error) {
 	if err != errNotCanonical {
 		return nil, err
 	}
-	plain, err := p.readAll()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := parseDocument(plain)
+	doc, err := p.document()
 	if err != nil {
 		return nil, err
 	}
