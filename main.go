@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/notaryproject/docker-credential-notation/filestore"
 	"github.com/notaryproject/docker-credential-notation/helper"
@@ -33,7 +34,7 @@ const modulePath = "github.com/notaryproject/docker-credential-notation"
 
 func main() {
 	hardenProcess()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background(), armSignalsAfter)
 	procEnv = &processEnv{kept: map[string]string{}}
 	// Key material given in the environment is read from here on, and taken
 	// out of the process's own environment, which children inherit.
@@ -42,6 +43,53 @@ func main() {
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr, procEnv.getenv)
 	stop()
 	os.Exit(code)
+}
+
+// armSignalsAfter is how long a command runs before an interrupt or a
+// SIGTERM cancels its context instead of ending the process at once.
+const armSignalsAfter = 50 * time.Millisecond
+
+// interruptible returns a context that SIGINT and SIGTERM cancel, once the
+// command has run for after. Catching a signal costs every start a thread
+// (os/signal's receiving loop blocks one) and 0.2 ms of a 3.8 ms get
+// (BENCHMARKS.md), and a get, list or kubelet answer from the store is done
+// in a few milliseconds: killed before after, a command dies as it would
+// from SIGKILL, which every write survives (RELIABILITY.md). A longer one
+// (a login, a token request, a write waiting for the lock) is cancelled
+// instead, and cleans up. After the first signal the default comes back,
+// so a second one ends the process.
+func interruptible(parent context.Context, after time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	var mu sync.Mutex
+	var sigs chan os.Signal
+	stopped := false
+	arm := time.AfterFunc(after, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		sigs = make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		go func(sigs chan os.Signal) {
+			select {
+			case s := <-sigs:
+				signal.Stop(sigs)
+				cancel(fmt.Errorf("interrupted by %v", s))
+			case <-ctx.Done():
+			}
+		}(sigs)
+	})
+	return ctx, func() {
+		arm.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		if sigs != nil {
+			signal.Stop(sigs)
+		}
+		cancel(context.Canceled)
+	}
 }
 
 // procEnv is the process's environment as the program reads it; nil in
