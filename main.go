@@ -51,8 +51,8 @@ const armSignalsAfter = 50 * time.Millisecond
 
 // interruptible returns a context that SIGINT and SIGTERM cancel, once the
 // command has run for after. Catching a signal costs every start a thread
-// (os/signal's receiving loop blocks one) and 0.2 ms of a 3.8 ms get
-// (BENCHMARKS.md), and a get, list or kubelet answer from the store is done
+// (os/signal's receiving loop blocks one): about 0.8 ms of a 3.65 ms get,
+// side by side (BENCHMARKS.md). A get, list or kubelet answer from the store is done
 // in a few milliseconds: killed before after, a command dies as it would
 // from SIGKILL, which every write survives (RELIABILITY.md). A longer one
 // (a login, a token request, a write waiting for the lock) is cancelled
