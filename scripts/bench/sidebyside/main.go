@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command sidebyside times whole processes in interleaved rounds: every
 // round runs each command once, in an order that rotates from round to
 // round, so that a machine whose speed drifts during the run (a shared
