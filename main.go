@@ -319,7 +319,10 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 			Passphrase:   cfg.Passphrase,
 			Prompt:       env.Prompt,
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
-			Cache:        unlockedKey(cfg.StoreDir),
+			// The kernel keyring keeps the unlocked identity and the file
+			// key of the store as last read or written.
+			Cache:        keyctl.ForStore(cli.Name, "identity", cfg.StoreDir),
+			FileKeys:     keyctl.ForStore(cli.Name, "file-key", cfg.StoreDir),
 			UnlockFor:    cfg.UnlockFor,
 			Vault:        keyVault(cfg, env),
 		})
@@ -341,16 +344,6 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 		return &cli.Opened{Store: kc, Description: kc.Describe(), KeySource: keySource}, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q", name)
-}
-
-// unlockedKey is where an unlocked protected key is kept: a key in the
-// kernel's user keyring named after the store directory, so that two
-// stores never share one.
-func unlockedKey(dir string) *keyctl.Key {
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	return keyctl.New(cli.Name + ":identity:" + dir)
 }
 
 // keyVault is the OS keychain item that keeps the file store's identity

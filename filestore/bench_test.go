@@ -42,7 +42,11 @@ func newFilledStore(b *testing.B, n int) *Store {
 		b.Fatal(err)
 	}
 	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, k.recipient)
+	_, r, err := k.load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := age.Encrypt(&buf, r)
 	if err != nil {
 		b.Fatal(err)
 	}

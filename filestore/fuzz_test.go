@@ -261,3 +261,21 @@ func FuzzUnlocked(f *testing.F) {
 		parseIdentities(bytes.NewReader(text), nil)
 	})
 }
+
+// FuzzFileKey: the cached file key read back from the kernel keyring
+// (which any process of the user can set) parses or fails, never panics,
+// and what parses encodes back to the same bytes.
+func FuzzFileKey(f *testing.F) {
+	f.Add(encodeFileKey(time.Unix(1_800_000_000, 0), [32]byte{1}, make([]byte, 16)))
+	f.Add([]byte(fileKeyMagic + "1\n00\n00\n"))
+	f.Add([]byte("garbage"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		until, digest, key, err := parseFileKey(b)
+		if err != nil {
+			return
+		}
+		if got := encodeFileKey(until, digest, key); !bytes.Equal(got, b) {
+			t.Fatalf("re-encoded %q as %q", b, got)
+		}
+	})
+}

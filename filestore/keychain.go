@@ -131,6 +131,7 @@ func (s *Store) ProtectKeychain(ctx context.Context) error {
 	}
 	defer cancel()
 	defer lock.Unlock()
+	s.dropFileKeys() // as Protect does
 	plain := s.generatedIdentityPath()
 	var k *keys
 	if !fileExists(s.path) && !fileExists(plain) && src == KeySourceGenerated {

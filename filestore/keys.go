@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -72,17 +73,58 @@ const maxIdentityFile = 1 << 20
 // keys is a resolved key source: what decrypts the store and what it is
 // encrypted to.
 type keys struct {
-	source     KeySource
-	origin     string // where the key came from, for messages; never the key
-	identities []age.Identity
-	recipient  age.Recipient
+	source KeySource
+	origin string // where the key came from, for messages; never the key
 	// text is the identity file's content, for the generated and the
 	// protected identity: what Protect wraps and Unprotect writes back.
 	text []byte
 	// cached says the identity came from Options.Cache, unlocked until
-	// until: if it no longer opens the store, it is dropped.
+	// until: if it no longer opens the store, it is dropped. until is also
+	// set when this process put the identity there (see fileKeysUntil).
 	cached bool
 	until  time.Time
+	// probe says the keys only check that they open the store (protect,
+	// unlock): the file-key cache is neither read nor written.
+	probe bool
+
+	parsed *parsedKeys
+}
+
+// parsedKeys are the identities and the recipient, parsed on first use
+// for an identity read as text: a hybrid identity's ML-KEM key expansion
+// is a third of a cold get, and a get whose file key is cached (see
+// filekey.go) never needs it.
+type parsedKeys struct {
+	once  sync.Once
+	parse func() ([]age.Identity, error)
+	ids   []age.Identity
+	r     age.Recipient
+	err   error
+}
+
+// load returns the identities and the recipient, parsing them on the first
+// call.
+func (k *keys) load() ([]age.Identity, age.Recipient, error) {
+	p := k.parsed
+	p.once.Do(func() {
+		if p.parse != nil {
+			if p.ids, p.err = p.parse(); p.err != nil {
+				return
+			}
+		}
+		if p.r == nil {
+			p.r, p.err = recipientOf(p.ids[0], k.origin)
+		}
+	})
+	return p.ids, p.r, p.err
+}
+
+// loaded returns the identities if they have been parsed.
+func (k *keys) loaded() []age.Identity {
+	if p := k.parsed; p.parse == nil || p.ids != nil {
+		return p.ids
+	}
+	return nil
 }
 
 // resolveSource decides which key source applies, without loading anything.
@@ -217,7 +259,7 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 		if o.Passphrase == "" {
 			origin = "terminal prompt"
 		}
-		return &keys{source: src, origin: origin, identities: []age.Identity{id}, recipient: r}, nil
+		return &keys{source: src, origin: origin, parsed: &parsedKeys{ids: []age.Identity{id}, r: r}}, nil
 	case KeySourceGenerated:
 		path := s.generatedIdentityPath()
 		text, err := readKeyFile(path)
@@ -234,11 +276,9 @@ func (s *Store) resolveKeys(create bool) (*keys, error) {
 		if err != nil {
 			return nil, err
 		}
-		ids, err := parseIdentities(bytes.NewReader(text), s.pluginUI())
-		if err != nil {
-			return nil, fmt.Errorf("failed to parse identity file %s: %v", path, err)
-		}
-		return newKeysText(src, path, ids, text)
+		return s.lazyKeys(src, path, text, func(err error) error {
+			return fmt.Errorf("failed to parse identity file %s: %v", path, err)
+		}), nil
 	case KeySourceProtected:
 		return s.protectedKeys()
 	case KeySourceKeychain:
@@ -253,18 +293,11 @@ var errNoKey = errors.New("no identity has been generated yet")
 // newKeys encrypts to the first identity; the others still decrypt, which
 // lets a user rotate keys by putting the new identity first.
 func newKeys(src KeySource, origin string, ids []age.Identity) (*keys, error) {
-	var r age.Recipient
-	switch id := ids[0].(type) {
-	case *age.HybridIdentity:
-		r = id.Recipient()
-	case *age.X25519Identity:
-		r = id.Recipient()
-	case *pluginIdentity:
-		r = id.Recipient()
-	default:
-		return nil, fmt.Errorf("unsupported identity type %T in %s", ids[0], origin)
+	k := &keys{source: src, origin: origin, parsed: &parsedKeys{ids: ids}}
+	if _, _, err := k.load(); err != nil {
+		return nil, err
 	}
-	return &keys{source: src, origin: origin, identities: ids, recipient: r}, nil
+	return k, nil
 }
 
 func newKeysText(src KeySource, origin string, ids []age.Identity, text []byte) (*keys, error) {
@@ -273,6 +306,40 @@ func newKeysText(src KeySource, origin string, ids []age.Identity, text []byte) 
 		k.text = text
 	}
 	return k, err
+}
+
+// lazyKeys are the identities in text, parsed on first use; describe
+// explains a parse error.
+func (s *Store) lazyKeys(src KeySource, origin string, text []byte, describe func(error) error) *keys {
+	ui := s.pluginUI()
+	parse := func() ([]age.Identity, error) {
+		ids, err := parseIdentities(bytes.NewReader(text), ui)
+		if err != nil {
+			return nil, &identityError{describe(err)}
+		}
+		return ids, nil
+	}
+	return &keys{source: src, origin: origin, text: text, parsed: &parsedKeys{parse: parse}}
+}
+
+// identityError is a lazily parsed identity that does not parse, as it
+// comes back through age's Unwrap.
+type identityError struct{ err error }
+
+func (e *identityError) Error() string { return e.err.Error() }
+func (e *identityError) Unwrap() error { return e.err }
+
+// recipientOf is what the store is encrypted to for identity id.
+func recipientOf(id age.Identity, origin string) (age.Recipient, error) {
+	switch id := id.(type) {
+	case *age.HybridIdentity:
+		return id.Recipient(), nil
+	case *age.X25519Identity:
+		return id.Recipient(), nil
+	case *pluginIdentity:
+		return id.Recipient(), nil
+	}
+	return nil, fmt.Errorf("unsupported identity type %T in %s", id, origin)
 }
 
 // readIdentityFile reads an identity file, refusing one that other users can

@@ -88,7 +88,7 @@ func (s *Store) pluginFailure(k *keys) error {
 	s.uiErr = nil
 	s.pluginMu.Unlock()
 	var perr error
-	for _, id := range k.identities {
+	for _, id := range k.loaded() {
 		if p, ok := id.(*pluginIdentity); ok {
 			if err := p.takeErr(); err != nil && perr == nil {
 				perr = err

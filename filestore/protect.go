@@ -152,7 +152,9 @@ func (s *Store) protectedKeys() (*keys, error) {
 }
 
 // cachedKeys returns the identity in the cache, or nil. A payload that
-// does not parse, or outlived its time, is dropped.
+// does not parse, or outlived its time, is dropped; an identity in it that
+// does not parse is found when it is first used (keys.load), and decrypt
+// then treats the cache as stale.
 func (s *Store) cachedKeys(src KeySource) *keys {
 	c := s.opts.Cache
 	if c == nil || s.noCache {
@@ -163,30 +165,28 @@ func (s *Store) cachedKeys(src KeySource) *keys {
 		return nil
 	}
 	text, until, err := parseUnlocked(b)
-	var ids []age.Identity
-	if err == nil && timeNow().Before(until) {
-		ids, err = parseIdentities(bytes.NewReader(text), s.pluginUI())
-	} else if err == nil {
+	if err == nil && !timeNow().Before(until) {
 		err = errors.New("expired")
-	}
-	var k *keys
-	if err == nil {
-		k, err = newKeysText(src, "the kernel keyring (unlocked)", ids, text)
 	}
 	if err != nil {
 		c.Drop()
 		return nil
 	}
+	k := s.lazyKeys(src, "the kernel keyring (unlocked)", text, func(err error) error {
+		return fmt.Errorf("failed to parse the unlocked identity in the kernel keyring: %v", err)
+	})
 	k.cached, k.until = true, until
 	return k
 }
 
-// cacheKeys keeps k in the cache for ttl and returns until when.
+// cacheKeys keeps k in the cache for ttl and returns until when, which k
+// then records: the file keys it unwraps may be kept as long.
 func (s *Store) cacheKeys(k *keys, ttl time.Duration) (time.Time, error) {
 	until := timeNow().Add(ttl).Truncate(time.Second)
 	if err := s.opts.Cache.Save(encodeUnlocked(k.text, until), ttl); err != nil {
 		return time.Time{}, err
 	}
+	k.until = until
 	return until, nil
 }
 
@@ -201,6 +201,7 @@ func (s *Store) decryptOrRelock(f io.ReaderAt, size int64, k *keys) (*plainText,
 	}
 	s.keysMu.Lock()
 	s.opts.Cache.Drop()
+	s.dropFileKeys()
 	s.noCache, s.keys = true, nil
 	s.keysMu.Unlock()
 	if k, err = s.loadKeys(false); err != nil {
@@ -262,7 +263,7 @@ func (s *Store) matchesStore(k *keys) error {
 	}
 	defer f.Close()
 	probe := *k
-	probe.cached = false
+	probe.cached, probe.probe = false, true
 	_, err = s.decrypt(f, size, &probe)
 	return err
 }
@@ -338,6 +339,9 @@ func (s *Store) Protect(ctx context.Context, passphrase string) error {
 	}
 	defer cancel()
 	defer lock.Unlock()
+	// The file key of the unprotected store goes first: were protect
+	// interrupted once identity.txt is gone, it must not outlive it.
+	s.dropFileKeys()
 
 	plain := s.generatedIdentityPath()
 	var k *keys
@@ -545,6 +549,7 @@ func (s *Store) Lock() (bool, error) {
 		return false, errors.New("failed to lock: no cache is configured")
 	}
 	ok, err := s.opts.Cache.Drop()
+	s.dropFileKeys()
 	s.forget()
 	return ok, err
 }
@@ -557,11 +562,13 @@ func (s *Store) forget() {
 	s.keys, s.noCache = nil, false
 }
 
-// dropCache removes the cached copy of the identity.
+// dropCache removes the cached copy of the identity, and the cached file
+// key.
 func (s *Store) dropCache() {
 	if s.opts.Cache != nil {
 		s.opts.Cache.Drop()
 	}
+	s.dropFileKeys()
 }
 
 // Protection says in one line how well the store's key is protected, and

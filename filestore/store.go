@@ -85,6 +85,11 @@ type Options struct {
 	// Linux kernel keyring, one key per store directory). Nil means none:
 	// every process of a protected store needs the passphrase.
 	Cache KeyCache
+	// FileKeys keeps the file key of the store as last read or written,
+	// for the store's own identity (see filekey.go; main gives the kernel
+	// keyring, one key per store directory). Nil means none: every read
+	// unwraps the file key with the identity.
+	FileKeys KeyCache
 	// UnlockFor is how long an identity unlocked through Prompt (a get
 	// that found the store locked), or read from Vault, stays in Cache.
 	// Zero means DefaultUnlockFor.
@@ -433,11 +438,38 @@ const storeHint = "the store was not modified; check DOCKER_CREDENTIAL_NOTATION_
 // truncated or extended file fails here), returning the plaintext to read.
 func (s *Store) decrypt(f io.ReaderAt, size int64, k *keys) (*plainText, error) {
 	s.pluginFailure(k) // forget an earlier decryption's
-	r, n, err := age.DecryptReaderAt(f, size, k.identities...)
+	var r io.ReaderAt
+	var n int64
+	var err error
+	if until := s.fileKeysUntil(k); !until.IsZero() {
+		fk := &fileKeyIdentity{s: s, k: k}
+		r, n, err = age.DecryptReaderAt(f, size, fk)
+		if err != nil && fk.hit {
+			// The cached key does not open this header: drop it, unwrap.
+			s.dropFileKeys()
+			fk = &fileKeyIdentity{s: s, k: k}
+			r, n, err = age.DecryptReaderAt(f, size, fk)
+		}
+		if err == nil && fk.unwrapped != nil {
+			s.saveFileKey(until, fk.digest, fk.unwrapped)
+		}
+	} else {
+		var ids []age.Identity
+		if ids, _, err = k.load(); err == nil {
+			r, n, err = age.DecryptReaderAt(f, size, ids...)
+		}
+	}
 	if perr := s.pluginFailure(k); err != nil && perr != nil {
 		return nil, perr
 	}
 	if err != nil {
+		var bad *identityError
+		if errors.As(err, &bad) && k.cached {
+			return nil, errStaleCache // an unlocked identity that does not parse
+		}
+		if bad != nil {
+			return nil, bad.err
+		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) && k.cached {
 			return nil, errStaleCache
@@ -587,8 +619,13 @@ func (s *Store) rewrite(k *keys, doc *document) error {
 
 // writeStore writes the store atomically, encrypting what fill writes.
 func (s *Store) writeStore(k *keys, fill func(io.Writer) error) error {
-	err := atomicfile.Write(s.path, atomicfile.Options{}, func(f io.Writer) error {
-		w, err := age.Encrypt(f, k.recipient)
+	ids, r, err := k.load()
+	if err != nil {
+		return err
+	}
+	fr := &fileKeyRecipient{r: r}
+	err = atomicfile.Write(s.path, atomicfile.Options{}, func(f io.Writer) error {
+		w, err := age.Encrypt(f, fr)
 		if err != nil {
 			return fmt.Errorf("failed to encrypt credential store: %v", err)
 		}
@@ -605,6 +642,11 @@ func (s *Store) writeStore(k *keys, fill func(io.Writer) error) error {
 	}
 	if err != nil {
 		return fmt.Errorf("failed to write credential store %s: %v", s.path, err)
+	}
+	if until := s.fileKeysUntil(k); !until.IsZero() && len(ids) > 0 && fr.fileKey != nil {
+		if _, plugin := ids[0].(*pluginIdentity); !plugin {
+			s.saveFileKey(until, fileKeyDigest(k.text, fr.stanzas), fr.fileKey)
+		}
 	}
 	return nil
 }

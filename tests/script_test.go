@@ -97,7 +97,14 @@ func setupScript(env *testscript.Env) error {
 	env.Setenv("HOME", home)
 	env.Setenv("USERPROFILE", home)
 	env.Setenv("XDG_CONFIG_HOME", xdg)
-	env.Setenv("DOCKER_CREDENTIAL_NOTATION_STORE_DIR", filepath.Join(env.WorkDir, "store"))
+	storeDir := filepath.Join(env.WorkDir, "store")
+	env.Setenv("DOCKER_CREDENTIAL_NOTATION_STORE_DIR", storeDir)
+	// What the binary kept in the kernel keyring for this store goes with
+	// it: the user keyring's quota is small for a user other than root.
+	env.Defer(func() {
+		keyctl.ForStore(binName, "identity", storeDir).Drop()
+		keyctl.ForStore(binName, "file-key", storeDir).Drop()
+	})
 	// No keychain: backend auto picks the encrypted file, wherever the tests
 	// run (the keychain has its own scripts, run against a private keyring).
 	env.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(env.WorkDir, "no-session-bus"))

@@ -14,7 +14,10 @@
 // Reference: keyrings(7), user-keyring(7), keyctl(2)
 package keyctl
 
-import "errors"
+import (
+	"errors"
+	"path/filepath"
+)
 
 // ErrUnavailable means the kernel keyring cannot be used here.
 var ErrUnavailable = errors.New("the kernel keyring is not available")
@@ -34,3 +37,13 @@ func New(description string) *Key { return &Key{desc: description} }
 
 // Description returns the key's name.
 func (k *Key) Description() string { return k.desc }
+
+// ForStore returns the key of one kind (the unlocked "identity", the
+// "file-key") that program keeps for the store in dir: named
+// program:kind:dir, dir made absolute, so that two stores never share one.
+func ForStore(program, kind, dir string) *Key {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return New(program + ":" + kind + ":" + dir)
+}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/notaryproject/docker-credential-notation/internal/keyctl"
 )
 
 // Steers reports whether the environment variable name could steer the
@@ -75,6 +77,12 @@ func NewSandbox(t testing.TB) *Sandbox {
 	if err := os.MkdirAll(s.Home, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// What the binary kept in the kernel keyring for the store goes with
+	// it: the user keyring's quota is small for a user other than root.
+	t.Cleanup(func() {
+		keyctl.ForStore(Name, "identity", s.StoreDir).Drop()
+		keyctl.ForStore(Name, "file-key", s.StoreDir).Drop()
+	})
 	s.Vars = []string{
 		"HOME=" + s.Home,
 		"USERPROFILE=" + s.Home,
