@@ -21,7 +21,13 @@
 #     erase of every helper (and this helper's kubelet-provider answering
 #     from its file store) with hyperfine (-N: no shell), takes each
 #     command's peak RSS with GNU time, and records GODEBUG=inittrace=1 and
-#     binary sizes. Then the in-process Go benchmarks of filestore.
+#     binary sizes. After each count's hyperfine pass, scripts/bench/sidebyside
+#     times the hello-world, docker-credential-gcr's cached get and this
+#     helper's file-store get at that count (at 1 entry also its unlocked,
+#     token-exchange and workload gets) in interleaved rounds, so that drift
+#     of the machine, which moves hyperfine's one-after-another rows apart,
+#     slows them alike: issue 16's targets are ratios from that run. Then
+#     the in-process Go benchmarks of filestore.
 #  4. scripts/bench/report turns the results into BENCHMARKS.md (its prose is
 #     scripts/bench/report/BENCHMARKS.md.tmpl) and a gnuplot chart,
 #     docs/bench/latency.png.
@@ -40,7 +46,8 @@
 # The stores live under BENCH_CACHE/work (a disk, as the user's own would
 # be; /tmp may be a tmpfs where fsync costs nothing), the raw results under
 # BENCH_CACHE/results/<time>/: hyperfine JSON per command, rss.tsv,
-# inittrace.tsv, gobench.txt, meta.json, run.log.
+# inittrace.tsv, gobench.txt, meta.json, run.log, and sidebyside/<count>.json
+# with the spec it ran, <count>.spec.json (which holds the run's environment).
 set -euo pipefail
 
 # The helpers compared, one line each:
@@ -171,6 +178,7 @@ build_this() {
 	ln -sf variant0/docker-credential-notation "$RUNBIN/docker-credential-notation"
 	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$RUNBIN/hello" ./scripts/bench/hello)
 	(cd "$ROOT" && go build -o "$RUNBIN/populate" ./scripts/bench/populate)
+	(cd "$ROOT" && go build -o "$RUNBIN/sidebyside" ./scripts/bench/sidebyside)
 	gcc -O2 -static -o "$RUNBIN/withstdin" "$ROOT/scripts/bench/withstdin.c"
 }
 
@@ -196,7 +204,7 @@ write_meta() {
 			--arg commit "$(cd "$ROOT" && git describe --tags --always --dirty 2>/dev/null || echo unknown)" \
 			--arg quick "$QUICK" \
 			--arg counts "$COUNTS" \
-			--arg runs "warmup $WARMUP, $MIN_RUNS to $MAX_RUNS runs, RSS $RSS_RUNS runs" \
+			--arg runs "warmup $WARMUP, $MIN_RUNS to $MAX_RUNS runs, RSS $RSS_RUNS runs, side by side $SBS_ROUNDS rounds after $SBS_WARMUP warm-up" \
 			'{date:$date, nproc:$nproc, cpu:$cpu, kernel:$kernel, arch:$arch, go:$go,
 			  load_start:$load, hyperfine:$hyperfine, gpg:$gpg, pass:$pass, keyring:$keyring,
 			  commit:$commit, quick:($quick=="1"), counts:$counts, runs:$runs}' >"$RES/meta.json"
@@ -216,9 +224,13 @@ outer() {
 	if [[ $QUICK == 1 ]]; then
 		COUNTS=${BENCH_COUNTS:-"1 100"}
 		WARMUP=1 MIN_RUNS=5 MAX_RUNS=20 RSS_RUNS=3 INIT_RUNS=5
+		SBS_ROUNDS=20 SBS_WARMUP=3
 	else
 		COUNTS=${BENCH_COUNTS:-"1 100 1000 10000"}
 		WARMUP=5 MIN_RUNS=20 MAX_RUNS=300 RSS_RUNS=7 INIT_RUNS=21
+		# A round is one process of each command (up to 6 at 1 entry, about
+		# 3 ms each): 210 rounds add a few seconds per count.
+		SBS_ROUNDS=200 SBS_WARMUP=10
 	fi
 	CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/docker-credential-notation/bench}
 	mkdir -p "$CACHE"
@@ -251,7 +263,7 @@ outer() {
 	chmod 700 "$GNUPGHOME"
 	trap 'rm -rf "$SCRATCH" "$GNUPGHOME" "$WORK"' EXIT
 
-	export ROOT RES RUNBIN CACHEBIN WORK GNUPGHOME QUICK COUNTS WARMUP MIN_RUNS MAX_RUNS RSS_RUNS INIT_RUNS
+	export ROOT RES RUNBIN CACHEBIN WORK GNUPGHOME QUICK COUNTS WARMUP MIN_RUNS MAX_RUNS RSS_RUNS INIT_RUNS SBS_ROUNDS SBS_WARMUP
 	log "measuring (counts: $COUNTS)"
 	local fs
 	fs=$(df -T "$WORK" | awk 'NR==2 {print $2}')
@@ -615,6 +627,59 @@ inittrace() {
 	done
 }
 
+# sbs_ready ID N: helper ID was set up, filled to N entries and checked,
+# so its get at N answers from its store.
+sbs_ready() { [[ -n ${BIN_OF[$1]:-} && -z ${BROKEN[$1]:-} && ${HAVE[$1]:-0} == "$2" ]]; }
+
+# sbs_command NAME ID INPUT ARG...: one command of a sidebyside spec, as a
+# JSON line. sidebyside inherits no environment, so the command's is
+# written out whole: jq's $ENV, run under in_env, is exactly what in_env
+# gives the helper in the hyperfine runs.
+sbs_command() {
+	local name=$1 id=$2 input=$3
+	shift 3
+	# shellcheck disable=SC2016 # $name, $ENV and the others are jq's
+	in_env "$id" jq -cn --arg name "$name" --arg stdin "$input" \
+		'{name: $name, argv: $ARGS.positional, env: ($ENV | to_entries | map("\(.key)=\(.value)")), stdin: $stdin}' \
+		--args "$@"
+}
+
+# sidebyside N: the ratios issue 16's targets judge, from one run of
+# scripts/bench/sidebyside, which interleaves its commands round by round,
+# so the machine's drift slows them alike: the hello-world, gcr's cached
+# get (its one credential, filled at 1 entry, stays valid for the hour
+# populate gives it) and the file store's get at N entries; at 1 entry also
+# the unlocked, token-exchange and workload rows' get. Those two last
+# answer from their caches: their _grow stopped the token endpoint before
+# their hyperfine rows were timed, and it stays stopped, so a get that
+# tried the network would fail the run. Results go to
+# $RES/sidebyside/N.json, beside the spec (a subdirectory: the report reads
+# $RES/*.json as hyperfine exports); a failure is sidebyside.N.failed.
+sidebyside() {
+	local n=$1 dir=$RES/sidebyside lines id
+	mkdir -p "$dir"
+	lines=$(sbs_command hello hello "$IN/empty" "$RUNBIN/hello")
+	if sbs_ready gcr 1; then
+		lines+=$'\n'$(sbs_command gcr.get gcr "$IN/get-gcr-1" "${BIN_OF[gcr]}" get)
+	fi
+	local ids=(notation-file)
+	[[ $n == 1 ]] && ids+=(notation-unlocked notation-tokenexchange notation-workload)
+	for id in "${ids[@]}"; do
+		sbs_ready "$id" "$n" || continue
+		lines+=$'\n'$(sbs_command "$id.get" "$id" "$IN/get-$id-$n" "${BIN_OF[$id]}" get)
+	done
+	# The spec holds the whole environment of the run: readable by its
+	# owner only.
+	(umask 077 && jq -s . <<<"$lines" >"$dir/$n.spec.json")
+	local out
+	if ! out=$("$RUNBIN/sidebyside" -rounds "$SBS_ROUNDS" -warmup "$SBS_WARMUP" -out "$dir/$n.json" "$dir/$n.spec.json" 2>&1); then
+		rm -f "$dir/$n.json"
+		failed "sidebyside.$n" "$out"
+		return 0
+	fi
+	log "side by side, $n entries, $SBS_ROUNDS rounds: $(jq -r 'map("\(.name) \(.medianNs / 1e4 | round / 100) ms") | join(", ")' "$dir/$n.json")"
+}
+
 inner() {
 	# The buses end with this script, and the keyrings with them.
 	trap 'gpgconf --kill all 2>/dev/null; [[ ${#BUS_PIDS[@]} -eq 0 ]] || kill "${BUS_PIDS[@]}" 2>/dev/null; true' EXIT
@@ -710,6 +775,7 @@ inner() {
 				[[ -n ${BIN_OF[$id]:-} ]] && inittrace "$id" "$id" get "$IN/get-$id-1"
 			done
 		fi
+		sidebyside "$n"
 	done
 }
 
