@@ -7,9 +7,11 @@
 // JSON export per command (NAME.json, NAME being "<helper>.<action>.<count>",
 // "floor.direct.<count>", "floor.withstdin.<count>" or "variant<i>.get.1"),
 // NAME.failed for a measurement that could not be made, rss.tsv (NAME, KiB),
-// inittrace.tsv (NAME, run, package, clock ms, bytes, allocs) and
-// gobench.txt. It writes the Markdown file, DIR/plot.gp and the data files
-// the script plots.
+// inittrace.tsv (NAME, run, package, clock ms, bytes, allocs), gobench.txt
+// and, if run.sh wrote them, sidebyside/<count>.json (scripts/bench/sidebyside's
+// results, commands named "hello" and "<helper>.get"; sidebyside.<count>.failed
+// when that run failed). It writes the Markdown file, DIR/plot.gp and the
+// data files the script plots.
 //
 // The Go code computes: the tables, the targets and the chart. The prose
 // around them, the hand-written analysis of the last full run included, is

@@ -88,6 +88,23 @@ func (d *data) failure(id, action string, n int) string {
 	return ""
 }
 
+// sideBySide is command name's result in the side-by-side run at count n.
+func (d *data) sideBySide(n int, name string) (sbsResult, bool) {
+	for _, r := range d.sbs[n] {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return sbsResult{}, false
+}
+
+// sbsFailed is the NAME run.sh records when the side-by-side run at count n
+// failed as a whole.
+func sbsFailed(n int) string { return fmt.Sprintf("sidebyside.%d", n) }
+
+// ms is the median wall time in ms.
+func (r sbsResult) ms() float64 { return float64(r.MedianNs) / 1e6 }
+
 func (d *data) helper(id string) *helperInfo {
 	for i := range d.helpers {
 		if d.helpers[i].ID == id {

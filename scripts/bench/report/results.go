@@ -19,7 +19,14 @@ const (
 	idTokenExchange = "notation-tokenexchange"
 	idWorkload      = "notation-workload"
 	idSecretService = "secretservice"
+	idGCR           = "gcr"
 )
+
+// The names of the commands in run.sh's side-by-side runs: the
+// hello-world, and "<helper>.get" for every helper's get (sbsGet).
+const sbsHello = "hello"
+
+func sbsGet(id string) string { return id + ".get" }
 
 // actions are the timed commands, in the order of the latency tables: the
 // credential helper protocol's, then kubelet's image credential provider
@@ -75,6 +82,21 @@ type hfExport struct {
 	} `json:"results"`
 }
 
+// sbsResult is one command of a side-by-side run, as scripts/bench/sidebyside
+// writes it: a sample per round, and their summary.
+type sbsResult struct {
+	Name        string  `json:"name"`
+	WallNs      []int64 `json:"wallNs"`
+	MaxRSSKiB   []int64 `json:"maxRssKiB"`
+	MinorFaults []int64 `json:"minorFaults"`
+
+	MedianNs          int64 `json:"medianNs"`
+	MinNs             int64 `json:"minNs"`
+	P10Ns             int64 `json:"p10Ns"`
+	MedianMaxRSSKiB   int64 `json:"medianMaxRssKiB"`
+	MedianMinorFaults int64 `json:"medianMinorFaults"`
+}
+
 // data is one results directory.
 type data struct {
 	dir      string
@@ -88,6 +110,9 @@ type data struct {
 	rss      map[string][]float64 // NAME -> KiB
 	inits    map[string]map[int]map[string]initLine
 	gobench  goBench
+	// sbs is sidebyside/<count>.json: per count, its commands in the
+	// order run.sh gave them. Results directories from before it have none.
+	sbs map[int][]sbsResult
 	// failed maps a measurement's NAME to why it could not be made;
 	// "<helper>.populate.<count>" means the helper's store could not be
 	// filled to that count, and nothing was measured from there on.
@@ -116,6 +141,7 @@ func newData(dir string) *data {
 		runs:   map[string]int{},
 		rss:    map[string][]float64{},
 		inits:  map[string]map[int]map[string]initLine{},
+		sbs:    map[int][]sbsResult{},
 		failed: map[string]string{},
 	}
 }
@@ -245,6 +271,29 @@ func load(dir string) (*data, error) {
 	d.gobench, err = readGoBench(filepath.Join(dir, "gobench.txt"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
+	}
+
+	// By count rather than by glob: the spec each run was given,
+	// <count>.spec.json, lies beside it.
+	for _, n := range d.counts {
+		path := filepath.Join(dir, "sidebyside", strconv.Itoa(n)+".json")
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var rs []sbsResult
+		if err := json.Unmarshal(b, &rs); err != nil {
+			return nil, fmt.Errorf("%s: not a sidebyside result: %v", path, err)
+		}
+		for _, r := range rs {
+			if len(r.WallNs) == 0 {
+				return nil, fmt.Errorf("%s: %q has no samples", path, r.Name)
+			}
+		}
+		d.sbs[n] = rs
 	}
 	return d, nil
 }
