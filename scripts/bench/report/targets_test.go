@@ -145,19 +145,6 @@ func TestListTarget(t *testing.T) {
 	}
 }
 
-func TestTokenExchangeTarget(t *testing.T) {
-	d := fakeRun([]int{1}, helperWith("gcr", 1, "get")).set("floor.direct.1", 6.4).set("gcr.get.1", 12.48)
-	tg := d.tokenExchangeTarget(1.4)
-	check(t, tg, notAvailable, "not yet available", "gcr: 1.95×")
-	if tg.measured != "gcr: 1.95×" {
-		t.Errorf("measured = %q, want the comparison helpers only", tg.measured)
-	}
-
-	d.helpers = append(d.helpers, helperWith(idTokenExchange, 1, "get"))
-	d.set("notation-tokenexchange.get.1", 16.1)
-	check(t, d.tokenExchangeTarget(1.4), missed, "**missed** by 7.14 ms", "the token endpoint is stopped before timing, so a get that tried the network would fail; gcr: 1.95×")
-}
-
 func TestWorkloadTarget(t *testing.T) {
 	run := func() *data {
 		return fakeRun([]int{1}, helperWith(idTokenExchange, 1, "get"), helperWith(idWorkload, 1, "get"))
@@ -230,40 +217,143 @@ func TestKubeletTarget(t *testing.T) {
 	}
 }
 
-func TestMemoryTarget(t *testing.T) {
+// interleaved adds a command to the side-by-side run at count n, as
+// sidebyside summarizes 200 rounds: its median in ms and peak RSS in KiB.
+func (d *data) interleaved(n int, name string, ms float64, rssKiB int64) *data {
+	d.sbs[n] = append(d.sbs[n], sbsResult{Name: name, WallNs: make([]int64, 200), MedianNs: int64(ms * 1e6), MedianMaxRSSKiB: rssKiB})
+	return d
+}
+
+func TestFileGetTarget(t *testing.T) {
+	gcr := against{"gcr", idGCR, 1.0}
+	file, gcrRow := helperWith(idFile, 10000, "get"), helperWith(idGCR, 1, "get")
+	// A run of 1 and 1,000 entries whose side-by-side runs have the
+	// hello-world at 1.3 ms and gcr at 2.75 ms.
 	run := func() *data {
-		d := fakeRun([]int{1, 1000}, helperWith(idFile, 1000, "get", "store", "kubelet"))
-		d.rss["floor.withstdin.1000"] = []float64{2000, 2048, 2100}
+		d := fakeRun([]int{1, 1000}, file, gcrRow)
+		for _, n := range d.counts {
+			d.interleaved(n, "hello", 1.3, 3100).interleaved(n, "gcr.get", 2.75, 6900)
+		}
 		return d
 	}
 	for _, tc := range []struct {
 		name             string
-		rss              map[string][]float64
+		d                *data
+		n                int
 		want             verdict
 		status, measured string
 	}{
-		{"met", map[string][]float64{"notation-file.get.1000": {3000}, "notation-file.store.1000": {3072}},
-			met, "**met**", "file store: get 2.9 MiB (1.46×), store 3.0 MiB (1.50×); hello-world 2.0 MiB"},
-		{"the worst command decides", map[string][]float64{"notation-file.get.1000": {3000}, "notation-file.kubelet.1000": {8192, 9216, 10240}},
-			missed, "**missed** by `kubelet`: 6.0 MiB over (4.50×)", "kubelet 9.0 MiB (4.50×)"},
-		{"no command measured", nil, notMeasured, "not measured", "—"},
+		{"met", run().interleaved(1, "notation-file.get", 2.31, 8000), 1, met,
+			"**met** (0.03 ms to spare)", "2.31 ms = 0.84× gcr (2.75 ms), 1.78× hello (1.30 ms); 200 interleaved rounds"},
+		{"met at both limits", fakeRun([]int{1}, file, gcrRow).
+			interleaved(1, "hello", 1.25, 3100).interleaved(1, "gcr.get", 2.25, 6900).interleaved(1, "notation-file.get", 2.25, 8000), 1, met,
+			"**met** (0.00 ms to spare)", "2.25 ms = 1.00× gcr (2.25 ms), 1.80× hello (1.25 ms)"},
+		{"missed against gcr", fakeRun([]int{1}, file, gcrRow).
+			interleaved(1, "hello", 1.7, 3100).interleaved(1, "gcr.get", 2.75, 6900).interleaved(1, "notation-file.get", 2.9, 8000), 1, missed,
+			"**missed** by 0.15 ms against gcr (1.05×, target 1.00×)", "2.90 ms = 1.05× gcr (2.75 ms), 1.71× hello (1.70 ms)"},
+		{"missed against hello", run().interleaved(1000, "notation-file.get", 2.42, 8100), 1000, missed,
+			"**missed** by 0.08 ms against hello (1.86×, target 1.80×)", "2.42 ms = 0.88× gcr"},
+		{"missed against both", run().interleaved(1, "notation-file.get", 3, 8000), 1, missed,
+			"**missed** by 0.25 ms against gcr (1.09×, target 1.00×); by 0.66 ms against hello (2.31×, target 1.80×)", "3.00 ms"},
+		{"side-by-side run failed", run().fail("sidebyside.1000", "notation-file.get: exited with exit status 1"), 1000, failed,
+			"**failed**: see Failures", "—"},
+		{"store not filled", run().fail("notation-file.populate.1", "no space"), 1000, failed, "**failed**: see Failures", "—"},
+		{"gcr not filled", fakeRun([]int{1, 1000}, file, gcrRow).
+			interleaved(1000, "hello", 1.3, 3100).interleaved(1000, "notation-file.get", 2.31, 8000).
+			fail("gcr.populate.1", "populate failed"), 1000, failed, "**failed**: see Failures", "—"},
+		{"gcr not in the run", fakeRun([]int{1}, file).interleaved(1, "hello", 1.3, 3100).interleaved(1, "notation-file.get", 2.31, 8000), 1, notMeasured,
+			"not measured", "—"},
+		{"no side-by-side run (results from before it)", fakeRun([]int{1}, file, gcrRow).set("notation-file.get.1", 2.31), 1, notMeasured,
+			"not measured", "—"},
+		{"count not in the run", run().interleaved(1000, "notation-file.get", 2.31, 8000), 10000, notMeasured,
+			"not measured (this run stops below 10,000 entries)", "—"},
+		{"helper not in the run", fakeRun([]int{1}, gcrRow).interleaved(1, "hello", 1.3, 3100), 1, notAvailable, "not yet available", "—"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := run()
-			for k, v := range tc.rss {
-				d.rss[k] = v
+			tg := tc.d.fileGetTarget(tc.n, gcr, 1.8)
+			check(t, tg, tc.want, tc.status, tc.measured)
+			if !strings.Contains(tg.what, entries(tc.n)) {
+				t.Errorf("what = %q, want it to name %s", tg.what, entries(tc.n))
 			}
-			check(t, d.memoryTarget(1000, 1.5), tc.want, tc.status, tc.measured)
 		})
 	}
-	t.Run("no floor", func(t *testing.T) {
-		d := fakeRun([]int{1000}, helperWith(idFile, 1000, "get"))
-		d.rss["notation-file.get.1000"] = []float64{3000}
-		check(t, d.memoryTarget(1000, 1.5), notMeasured, "not measured", "—")
-	})
-	t.Run("count not in the run", func(t *testing.T) {
-		check(t, fakeRun([]int{1}).memoryTarget(1000, 1.5), notMeasured, "this run stops below 1,000 entries", "—")
-	})
+}
+
+// The cached exchanges are judged against gcr alone; the hello-world's
+// ratio is shown, not judged.
+func TestCachedGetTarget(t *testing.T) {
+	gcr := against{"gcr", idGCR, 1.0}
+	run := func() *data {
+		return fakeRun([]int{1}, helperWith(idTokenExchange, 1, "get"), helperWith(idWorkload, 1, "get"), helperWith(idGCR, 1, "get")).
+			interleaved(1, "hello", 1.3, 3100).interleaved(1, "gcr.get", 2.75, 6900)
+	}
+	const stopped = "; the token endpoint is stopped before timing, so a get that tried the network would fail"
+	for _, tc := range []struct {
+		name             string
+		d                *data
+		id               string
+		want             verdict
+		status, measured string
+	}{
+		{"met though well above hello", run().interleaved(1, "notation-tokenexchange.get", 2.52, 8100), idTokenExchange, met,
+			"**met** (0.23 ms to spare)", "2.52 ms = 0.92× gcr (2.75 ms), 1.94× hello (1.30 ms); 200 interleaved rounds" + stopped},
+		{"met when equal", run().interleaved(1, "notation-workload.get", 2.75, 8150), idWorkload, met,
+			"**met** (0.00 ms to spare)", "1.00× gcr"},
+		{"missed", run().interleaved(1, "notation-workload.get", 2.9, 8150), idWorkload, missed,
+			"**missed** by 0.15 ms against gcr (1.05×, target 1.00×)", "2.23× hello (1.30 ms); 200 interleaved rounds" + stopped},
+		{"store not filled", run().fail("notation-workload.populate.1", "no token"), idWorkload, failed, "**failed**: see Failures", "—"},
+		{"side-by-side run failed", run().fail("sidebyside.1", "exit 1"), idTokenExchange, failed, "**failed**: see Failures", "—"},
+		{"never timed side by side", run(), idTokenExchange, notMeasured, "not measured", "—"},
+		{"helper not in the run", fakeRun([]int{1}, helperWith(idGCR, 1, "get")), idWorkload, notAvailable, "not yet available", "—"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := tc.d.cachedGetTarget("cached `get`", tc.id, gcr)
+			check(t, tg, tc.want, tc.status, tc.measured)
+			if tc.want != met && tc.want != missed && strings.Contains(tg.measured, "endpoint") {
+				t.Errorf("measured = %q: says how a time was taken where none was", tg.measured)
+			}
+		})
+	}
+}
+
+func TestSideBySideMemoryTarget(t *testing.T) {
+	run := func() *data {
+		d := fakeRun([]int{1, 1000}, helperWith(idFile, 10000, "get"))
+		for _, n := range d.counts {
+			d.interleaved(n, "hello", 1.3, 3100)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		name             string
+		d                *data
+		want             verdict
+		status, measured string
+	}{
+		{"met at every count", run().interleaved(1, "notation-file.get", 2.3, 6000).interleaved(1000, "notation-file.get", 2.4, 6100),
+			met, "**met** (0.1 MiB to spare)", "1: 5.9 MiB = 1.94× hello (3.0 MiB); 1,000: 6.0 MiB = 1.97× hello (3.0 MiB)"},
+		{"met at the limit", run().interleaved(1, "notation-file.get", 2.3, 6200), met, "**met** (0.0 MiB to spare)", "2.00× hello"},
+		{"the worst count decides", run().interleaved(1, "notation-file.get", 2.3, 8000).interleaved(1000, "notation-file.get", 2.4, 8100),
+			missed, "**missed** at 1,000 entries by 1.9 MiB (2.61×, target 2.00×)", "1: 7.8 MiB = 2.58× hello"},
+		{"failed at one count", run().interleaved(1, "notation-file.get", 2.3, 6000).fail("sidebyside.1000", "exit 1"),
+			failed, "**failed** at 1,000 entries: see Failures", "1: 5.9 MiB = 1.94× hello (3.0 MiB); 1,000: failed"},
+		{"store not filled", run().interleaved(1, "notation-file.get", 2.3, 6000).fail("notation-file.populate.1000", "no space"),
+			failed, "**failed** at 1,000 entries", "1,000: failed"},
+		{"missed and failed", run().interleaved(1, "notation-file.get", 2.3, 8000).fail("sidebyside.1000", "exit 1"),
+			missed, "**missed** at 1 entry by 1.8 MiB (2.58×, target 2.00×); **failed** at 1,000 entries: see Failures", "1,000: failed"},
+		{"no side-by-side run", run().set("notation-file.get.1", 2.3), notMeasured, "not measured", "—"},
+		{"helper not in the run", fakeRun([]int{1}).interleaved(1, "hello", 1.3, 3100), notAvailable, "not yet available", "—"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			check(t, tc.d.sideBySideMemoryTarget(2), tc.want, tc.status, tc.measured)
+		})
+	}
+	// Counts above the row's largest are not the row's.
+	d := fakeRun([]int{1, 1000}, helperWith(idFile, 1, "get")).interleaved(1, "hello", 1.3, 3100).interleaved(1, "notation-file.get", 2.3, 6000).
+		fail("sidebyside.1000", "exit 1")
+	if tg := d.sideBySideMemoryTarget(2); tg.verdict != met || strings.Contains(tg.measured+tg.status, "1,000") {
+		t.Errorf("target judges a count the row does not measure: %+v", tg)
+	}
 }
 
 // Every target of a run with no helper at all says so, rather than met.
