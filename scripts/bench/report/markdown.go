@@ -28,6 +28,11 @@ type page struct {
 	Chart   string // the chart's path relative to the Markdown file
 	Latency []actionTable
 	Against *table // nil without the file store row
+	// SideBySide is the side-by-side runs' table (nil in a run without
+	// them), SideBySideRounds their number of rounds ("200", or "20–200"
+	// if the runs differ).
+	SideBySide       *table
+	SideBySideRounds string
 	// Failures lists what could not be measured, by NAME.
 	Failures []failure
 	Memory   *table
@@ -92,6 +97,7 @@ func (d *data) page(chart string) *page {
 		}
 	}
 	p.Against = d.againstTable()
+	p.SideBySide, p.SideBySideRounds = d.sideBySideTable()
 	for _, n := range slices.Sorted(maps.Keys(d.failed)) {
 		p.Failures = append(p.Failures, failure{n, strings.Join(strings.Fields(d.failed[n]), " ")})
 	}
@@ -201,6 +207,54 @@ func (d *data) againstTable() *table {
 		t.add(row...)
 	}
 	return t
+}
+
+// sideBySideTable is every side-by-side run, count by count, each command
+// in the order run.sh gave them: its median and 10th percentile, its
+// ratios to gcr's get and the hello-world of the same run, and the medians
+// of its peak RSS and minor page faults. It returns nil without any run,
+// and the range of their rounds.
+func (d *data) sideBySideTable() (*table, string) {
+	t := newTable(2, "entries", "command", "median (ms)", "p10 (ms)", "× gcr", "× hello", "peak RSS (MiB)", "minor faults")
+	fewest, most := math.MaxInt, 0
+	for _, n := range d.counts {
+		gcr, okG := d.sideBySide(n, sbsGet(idGCR))
+		hello, okH := d.sideBySide(n, sbsHello)
+		for _, r := range d.sbs[n] {
+			xg, xh := "—", "—"
+			if okG {
+				xg = fmtX(r.ms() / gcr.ms())
+			}
+			if okH {
+				xh = fmtX(r.ms() / hello.ms())
+			}
+			t.add(fmtCount(n), d.sbsLabel(r.Name), fmtMS(r.ms()), fmtMS(float64(r.P10Ns)/1e6), xg, xh,
+				fmtMiB(float64(r.MedianMaxRSSKiB)), strconv.FormatInt(r.MedianMinorFaults, 10))
+			fewest, most = min(fewest, len(r.WallNs)), max(most, len(r.WallNs))
+		}
+	}
+	switch {
+	case len(t.rows) == 0:
+		return nil, ""
+	case fewest == most:
+		return t, strconv.Itoa(most)
+	default:
+		return t, fmt.Sprintf("%d–%d", fewest, most)
+	}
+}
+
+// sbsLabel names a side-by-side command as the other tables name its
+// helper; a command run.sh did not name after a helper keeps its name.
+func (d *data) sbsLabel(name string) string {
+	if name == sbsHello {
+		return "Go hello-world"
+	}
+	if id, ok := strings.CutSuffix(name, ".get"); ok {
+		if h := d.helper(id); h != nil {
+			return h.Label
+		}
+	}
+	return "`" + name + "`"
 }
 
 // memoryTable is the median peak RSS of every command of every helper.

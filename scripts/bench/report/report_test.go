@@ -104,6 +104,35 @@ func TestBanners(t *testing.T) {
 	}
 }
 
+// A results directory from before run.sh's side-by-side runs still makes a
+// page: issue 16's targets say not measured, and there is no side-by-side
+// section.
+func TestWithoutSideBySide(t *testing.T) {
+	res := filepath.Join(t.TempDir(), "results")
+	if err := os.CopyFS(res, os.DirFS("testdata/results")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(res, "sidebyside")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := load(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range d.targets() {
+		if strings.Contains(tg.what, "side by side") && tg.verdict != notMeasured {
+			t.Errorf("%s: %v (%s) without a side-by-side run", tg.what, tg.verdict, tg.status)
+		}
+	}
+	b, err := d.markdown("latency.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "## Side by side") {
+		t.Error("the page has a side-by-side section without a side-by-side run")
+	}
+}
+
 func TestNoisy(t *testing.T) {
 	for _, tc := range []struct {
 		start, end, nproc string
