@@ -46,8 +46,7 @@
 # The stores live under BENCH_CACHE/work (a disk, as the user's own would
 # be; /tmp may be a tmpfs where fsync costs nothing), the raw results under
 # BENCH_CACHE/results/<time>/: hyperfine JSON per command, rss.tsv,
-# inittrace.tsv, gobench.txt, meta.json, run.log, and sidebyside/<count>.json
-# with the spec it ran, <count>.spec.json (which holds the run's environment).
+# inittrace.tsv, gobench.txt, meta.json, run.log, and sidebyside/<count>.json.
 set -euo pipefail
 
 # The helpers compared, one line each:
@@ -653,8 +652,8 @@ sbs_command() {
 # answer from their caches: their _grow stopped the token endpoint before
 # their hyperfine rows were timed, and it stays stopped, so a get that
 # tried the network would fail the run. Results go to
-# $RES/sidebyside/N.json, beside the spec (a subdirectory: the report reads
-# $RES/*.json as hyperfine exports); a failure is sidebyside.N.failed.
+# $RES/sidebyside/N.json (a subdirectory: the report reads $RES/*.json as
+# hyperfine exports); a failure is sidebyside.N.failed.
 sidebyside() {
 	local n=$1 dir=$RES/sidebyside lines id
 	mkdir -p "$dir"
@@ -668,11 +667,12 @@ sidebyside() {
 		sbs_ready "$id" "$n" || continue
 		lines+=$'\n'$(sbs_command "$id.get" "$id" "$IN/get-$id-$n" "${BIN_OF[$id]}" get)
 	done
-	# The spec holds the whole environment of the run: readable by its
-	# owner only.
-	(umask 077 && jq -s . <<<"$lines" >"$dir/$n.spec.json")
-	local out
-	if ! out=$("$RUNBIN/sidebyside" -rounds "$SBS_ROUNDS" -warmup "$SBS_WARMUP" -out "$dir/$n.json" "$dir/$n.spec.json" 2>&1); then
+	# The spec holds the whole environment of the run (whatever secrets
+	# the caller's has): it stays in $WORK, which the run removes, readable
+	# by its owner only.
+	local spec=$WORK/sidebyside.$n.spec.json out
+	(umask 077 && jq -s . <<<"$lines" >"$spec")
+	if ! out=$("$RUNBIN/sidebyside" -rounds "$SBS_ROUNDS" -warmup "$SBS_WARMUP" -out "$dir/$n.json" "$spec" 2>&1); then
 		rm -f "$dir/$n.json"
 		failed "sidebyside.$n" "$out"
 		return 0

@@ -273,8 +273,7 @@ func load(dir string) (*data, error) {
 		return nil, err
 	}
 
-	// By count rather than by glob: the spec each run was given,
-	// <count>.spec.json, lies beside it.
+	// The side-by-side runs, one per count of the run.
 	for _, n := range d.counts {
 		path := filepath.Join(dir, "sidebyside", strconv.Itoa(n)+".json")
 		b, err := os.ReadFile(path)
