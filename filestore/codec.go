@@ -15,22 +15,28 @@ import (
 //	{"version":1,"layout":{"lines":2,"bytes":180},"entries":{
 //	"docker.io":{"serverURL":"https://index.docker.io/v1/","username":"…","secret":"…"},
 //	"registry.example.com":{"serverURL":"registry.example.com","username":"…","secret":"…"}
-//	}}
+//	},"index":{"lines":2,"start":43,"bytes":180,"at":[]}}
 //
 // One entry per line, sorted by key; "layout" gives the number of entry lines
 // and their length in bytes. A JSON string cannot hold a raw newline, so in
-// such a body a line that starts with a quoted key is always one entry.
+// such a body a line that starts with a quoted key is always one entry. The
+// last line is the chunk index (index.go), which a get reads first; one
+// that ends in "}}" instead (written before the index) is read through the
+// header.
 //
-// A plaintext whose header, length (from the age file's size) and closing
-// line match that layout is read line by line (plain.go) without reading
-// the rest: a get reads a few lines found by binary search, a list and a
-// write read them all. Every line read must be exactly as the store writes
-// it (scanLine), and the lines read in order must have increasing keys; a
-// list and a write also check the line count. Anything else (a file edited
-// by hand, then re-encrypted with age) is read with a full parse and
-// rewritten canonically on the next write. A hand edit that keeps the
-// header and the exact length but breaks lines that a get does not read
-// can mislead that get; the next list or write finds it.
+// A plaintext whose index (or header, length from the age file's size and
+// closing line) match that layout is read line by line (plain.go) without
+// reading the rest: a get reads the lines of one chunk, found through the
+// index (a binary search over the lines without it), a list and a write read
+// them all. Every line read must be exactly as the store writes it
+// (scanLine), and the lines read in order must have increasing keys; the
+// first line a get reads must be the one the index lists; a list and a
+// write also check the line count, every line the index lists and the
+// header. Anything else (a file edited by hand, then re-encrypted with age)
+// is read with a full parse and rewritten canonically on the next write. A
+// hand edit that keeps the index, the header and the exact length but
+// breaks lines that a get does not read can mislead that get; the next list
+// or write finds it.
 
 const (
 	canonicalPrefix = `{"version":1,"layout":{"lines":`
@@ -38,6 +44,8 @@ const (
 	canonicalOpen   = `},"entries":{` + "\n"
 )
 
+// canonicalTail closes a plaintext written before the chunk index
+// (index.go), whose last line now closes the document instead.
 var canonicalTail = []byte("}}\n")
 
 // encodeDocument returns doc in the canonical layout.
@@ -47,23 +55,33 @@ func encodeDocument(doc *document) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var body bytes.Buffer
+	lines := make([][]byte, len(keys))
+	n := 0
 	for i, k := range keys {
 		line, err := encodeLine(k, doc.Entries[k])
 		if err != nil {
 			return nil, err
 		}
-		body.Write(line)
+		lines[i] = line
+		n += len(line) + 1 // and its newline
 		if i < len(keys)-1 {
-			body.WriteByte(',')
+			n++ // its comma
 		}
-		body.WriteByte('\n')
 	}
 	var buf bytes.Buffer
-	buf.Grow(body.Len() + 64)
-	fmt.Fprintf(&buf, "%s%d%s%d%s", canonicalPrefix, len(keys), canonicalMid, body.Len(), canonicalOpen)
-	buf.Write(body.Bytes())
-	buf.Write(canonicalTail)
+	buf.Grow(n + 128)
+	fmt.Fprintf(&buf, "%s%d%s%d%s", canonicalPrefix, len(keys), canonicalMid, n, canonicalOpen)
+	start := int64(buf.Len())
+	var index indexBuilder
+	for i, line := range lines {
+		index.add(int64(buf.Len()), line)
+		buf.Write(line)
+		if i < len(lines)-1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+	}
+	buf.Write(index.trailer(len(keys), start, int64(n)))
 	return buf.Bytes(), nil
 }
 
@@ -221,11 +239,15 @@ func list(p *plainText) (map[string]string, error) {
 		// The header's count sizes the map, within what the body can hold.
 		m := make(map[string]string, min(l.lines, int((l.end-l.start)/32)+1))
 		var n int
-		n, err = p.eachLine(l, l.start, l.end, &keyOrder{}, func(line []byte, f lineFields) error {
+		order := &keyOrder{}
+		n, err = p.eachLine(l, l.start, l.end, order, func(line []byte, f lineFields) error {
 			m[f.serverURL.str(line)] = f.username.str(line)
 			return nil
 		})
-		if err == nil && n == l.lines {
+		if err == nil && n == l.lines && order.allListed(l) {
+			err = p.checkHeader(l)
+		}
+		if err == nil && n == l.lines && order.allListed(l) {
 			return m, nil
 		}
 		if err == nil {
@@ -296,10 +318,15 @@ func (f lineFields) compareKey(line, key []byte) int {
 	return bytes.Compare(f.keyBytes(line), key)
 }
 
-// keyOrder checks that keys come in strictly increasing order.
+// keyOrder checks that keys come in strictly increasing order, and (see
+// listed) that an index lists the lines it should.
 type keyOrder struct {
 	prev []byte
 	have bool
+
+	seen     bool
+	prevOff  int64
+	listedAt int
 }
 
 func (o *keyOrder) next(k []byte) bool {

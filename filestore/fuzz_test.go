@@ -160,14 +160,20 @@ func FuzzDecrypt(f *testing.F) {
 //
 // List reads every line and checks each (or parses in full), so it agrees
 // with a full parse on every document, failing exactly when the full parse
-// does. Get reads only the lines a binary search visits: a document that
-// keeps the store's own header, its length and its last line but is not
-// byte for byte what the store writes (a hand edit) can mislead it (lines
-// out of order, a broken line it does not visit), so for Get on those only
-// the absence of panics is checked.
+// does. Get reads only the lines its index or a binary search visits: a
+// document that keeps the store's own header (or index), its length and its
+// last line but is not byte for byte what the store writes (a hand edit)
+// can mislead it (lines out of order, a broken line it does not visit), so
+// for Get on those only the absence of panics is checked.
 func FuzzPlaintext(f *testing.F) {
 	for _, p := range fuzzPlaintexts {
 		f.Add([]byte(p))
+	}
+	// Indexed: one chunk, and several.
+	for _, n := range []int{2, 120} {
+		if p, err := encodeDocument(bigDoc(n)); err == nil {
+			f.Add(p)
+		}
 	}
 	x, _ := fuzzIdentities(f)
 	dir := f.TempDir()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Reading the plaintext without holding it.
@@ -14,10 +15,12 @@ import (
 // before it returns, so a file truncated or extended anywhere is refused up
 // front, whatever part of it a command goes on to read. Every other chunk is
 // authenticated as it is read: no byte of an unauthenticated chunk ever
-// reaches the code below. A get reads the header chunk, then binary-searches
-// the sorted entry lines (a handful of 64 KiB chunks at any store size); a
-// list scans the lines in order; a write streams them into the new file.
-// Nothing holds more than one chunk plus one line.
+// reaches the code below. A get reads the index in the final chunk
+// (index.go), then the chunk that holds its key, and the next when the key's
+// line crosses into it; without an index, the header chunk and a binary
+// search over the sorted entry lines (a handful of 64 KiB chunks). A list
+// scans the lines in order; a write streams them into the new file. Nothing
+// holds more than two chunks plus one line.
 
 // chunkSize is the plaintext size of one age STREAM chunk: reads are aligned
 // to it so that each decrypts one chunk once.
@@ -183,6 +186,10 @@ func (p *plainText) lineStartFrom(off, end int64) (int64, error) {
 type layout struct {
 	lines      int   // as the header says; checked by whoever reads them all
 	start, end int64 // the entry lines, each ending in a newline
+	// indexed says the layout came from the index line (index.go), which
+	// lists the first line of each chunk after the first.
+	indexed bool
+	index   []indexEntry
 }
 
 // readLayout checks what can be checked of the canonical layout without
@@ -203,6 +210,9 @@ func (p *plainText) readLayout() (layout, error) {
 func (p *plainText) checkLayout() (layout, error) {
 	if p.size == 0 {
 		return layout{}, errNotCanonical
+	}
+	if l, ok, err := p.indexLayout(); err != nil || ok {
+		return l, err
 	}
 	b, err := p.at(0)
 	if err != nil {
@@ -258,14 +268,30 @@ type found struct {
 	next int64 // after the key's line when ok, else at
 }
 
-// search finds key among the entry lines, which the store keeps sorted: a
-// binary search over byte offsets narrows the range to one chunk, then the
-// lines are read in order. Every line it reads must be one well-formed entry,
+// search finds key among the entry lines, which the store keeps sorted: the
+// index (or without one a binary search over byte offsets) narrows the range
+// to one chunk, then the lines are read in order. Every line it reads must be one well-formed entry,
 // and those it reads in order must have increasing keys; otherwise it
 // returns errNotCanonical.
 func (p *plainText) search(l layout, key string) (found, error) {
 	kb := []byte(key)
 	lo, hi := l.start, l.end
+	// With the index, the lines from the last listed key not above key's
+	// to the next listed one; the first of them must be the listed line.
+	stop, listed := l.end, []byte(nil)
+	if l.indexed {
+		i, _ := slices.BinarySearchFunc(l.index, kb, func(e indexEntry, k []byte) int { return bytes.Compare(e.key, k) })
+		if i < len(l.index) && bytes.Equal(l.index[i].key, kb) {
+			i++ // the key's own line is listed
+		}
+		if i > 0 {
+			lo, listed = l.index[i-1].off, l.index[i-1].key
+		}
+		if i < len(l.index) {
+			stop = l.index[i].off
+		}
+		hi = lo
+	}
 	for hi-lo > chunkSize {
 		mid := lo + (hi-lo)/2
 		pr, err := p.probeAt(l, mid)
@@ -287,13 +313,23 @@ func (p *plainText) search(l layout, key string) (found, error) {
 	}
 	var order keyOrder
 	for off := lo; off < l.end; {
+		if off == stop {
+			// The next listed line: its key is greater.
+			return found{at: off, next: off}, nil
+		}
 		line, next, err := p.lineAt(off, l.end)
 		if err != nil {
 			return found{}, err
 		}
 		f, ok := scanLine(line)
-		if !ok || f.comma != (next < l.end) || !order.next(f.keyBytes(line)) {
+		if !ok || f.comma != (next < l.end) || !order.next(f.keyBytes(line)) || next > stop {
 			return found{}, errNotCanonical
+		}
+		if listed != nil {
+			if !bytes.Equal(f.keyBytes(line), listed) {
+				return found{}, errNotCanonical // the index is not this body's
+			}
+			listed = nil
 		}
 		switch c := f.compareKey(line, kb); {
 		case c == 0:
@@ -318,7 +354,7 @@ func (p *plainText) eachLine(l layout, off, end int64, order *keyOrder, fn func(
 			return n, err
 		}
 		f, ok := scanLine(line)
-		if !ok || f.comma != (next < l.end) || next > end || !order.next(f.keyBytes(line)) {
+		if !ok || f.comma != (next < l.end) || next > end || !order.next(f.keyBytes(line)) || !order.listed(l, off, f.keyBytes(line)) {
 			return n, errNotCanonical
 		}
 		if err := fn(line, f); err != nil {

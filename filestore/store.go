@@ -706,9 +706,13 @@ func (s *Store) merge(p *plainText, k *keys, key string, put *entry, closeOld fu
 		n-- // the new last line loses its comma
 	}
 
+	if err := p.checkHeader(l); err != nil {
+		return err
+	}
 	return s.writeStore(k, func(w io.Writer) error {
-		bw := &bodyWriter{w: w}
-		if _, err := fmt.Fprintf(w, "%s%d%s%d%s", canonicalPrefix, lines, canonicalMid, n, canonicalOpen); err != nil {
+		header := fmt.Sprintf("%s%d%s%d%s", canonicalPrefix, lines, canonicalMid, n, canonicalOpen)
+		bw := &bodyWriter{w: w, start: int64(len(header))}
+		if _, err := io.WriteString(w, header); err != nil {
 			return err
 		}
 		order := &keyOrder{}
@@ -741,7 +745,7 @@ func (s *Store) merge(p *plainText, k *keys, key string, put *entry, closeOld fu
 		if err != nil {
 			return err
 		}
-		if count+c != l.lines {
+		if count+c != l.lines || !order.allListed(l) {
 			return errNotCanonical
 		}
 		if err := bw.end(); err != nil {
@@ -751,26 +755,33 @@ func (s *Store) merge(p *plainText, k *keys, key string, put *entry, closeOld fu
 			return fmt.Errorf("internal error: wrote %d bytes of entries, the header says %d", bw.n, n)
 		}
 		closeOld()
-		_, err = w.Write(canonicalTail)
+		_, err = w.Write(bw.index.trailer(lines, bw.start, n))
 		return err
 	})
 }
 
-// checkAll checks every entry line and the line count.
+// checkAll checks every entry line, the line count, the index and the
+// header.
 func (p *plainText) checkAll(l layout) error {
-	n, err := p.eachLine(l, l.start, l.end, &keyOrder{}, func([]byte, lineFields) error { return nil })
-	if err == nil && n != l.lines {
+	order := &keyOrder{}
+	n, err := p.eachLine(l, l.start, l.end, order, func([]byte, lineFields) error { return nil })
+	if err == nil && (n != l.lines || !order.allListed(l)) {
 		err = errNotCanonical
+	}
+	if err == nil {
+		err = p.checkHeader(l)
 	}
 	return err
 }
 
 // bodyWriter writes entry lines, a comma and a newline between them and a
-// newline after the last, counting the bytes.
+// newline after the last, counting the bytes and noting the chunk index.
 type bodyWriter struct {
 	w       io.Writer
+	start   int64 // the body's offset in the plaintext
 	n       int64
 	started bool
+	index   indexBuilder
 }
 
 var lineSep = []byte(",\n")
@@ -783,6 +794,7 @@ func (b *bodyWriter) line(line []byte) error {
 		b.n += int64(len(lineSep))
 	}
 	b.started = true
+	b.index.add(b.start+b.n, line)
 	_, err := b.w.Write(line)
 	b.n += int64(len(line))
 	return err

@@ -344,6 +344,10 @@ func checkSchema(t *testing.T, plain []byte) {
 		Version *int                                  `json:"version"`
 		Layout  *struct{ Lines, Bytes int }           `json:"layout"`
 		Entries map[string]map[string]json.RawMessage `json:"entries"`
+		Index   *struct {
+			Lines, Start, Bytes int
+			At                  []json.RawMessage
+		} `json:"index"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
@@ -355,6 +359,10 @@ func checkSchema(t *testing.T, plain []byte) {
 	}
 	if doc.Layout == nil || doc.Layout.Lines != len(doc.Entries) {
 		t.Errorf("store layout = %+v, want one line per entry (%d)", doc.Layout, len(doc.Entries))
+	}
+	if doc.Index == nil || doc.Layout == nil || doc.Index.Lines != doc.Layout.Lines || doc.Index.Bytes != doc.Layout.Bytes ||
+		doc.Index.Start != bytes.IndexByte(plain, '\n')+1 || len(doc.Index.At) != 0 {
+		t.Errorf("store index = %+v, want the layout again, where the entries start, and no chunk of a small store listed", doc.Index)
 	}
 	want := map[string]map[string]string{
 		"registry.example.com": {"serverURL": "https://Registry.Example.com/", "username": "alice", "secret": "hunter2"},
