@@ -321,10 +321,10 @@ func newBackend(cfg *config.Config, env *cli.Env, name string) (*cli.Opened, err
 			PluginUI:     cli.PluginUI(env.Stderr, env.Prompt),
 			// The kernel keyring keeps the unlocked identity and the file
 			// key of the store as last read or written.
-			Cache:        keyctl.ForStore(cli.Name, "identity", cfg.StoreDir),
-			FileKeys:     keyctl.ForStore(cli.Name, "file-key", cfg.StoreDir),
-			UnlockFor:    cfg.UnlockFor,
-			Vault:        keyVault(cfg, env),
+			Cache:     keyctl.ForStore(cli.Name, "identity", cfg.StoreDir),
+			FileKeys:  keyctl.ForStore(cli.Name, "file-key", cfg.StoreDir),
+			UnlockFor: cfg.UnlockFor,
+			Vault:     keyVault(cfg, env),
 		})
 		if err != nil {
 			return nil, err
