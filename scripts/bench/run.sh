@@ -648,7 +648,8 @@ sbs_command() {
 # so the machine's drift slows them alike: the hello-world, gcr's cached
 # get (its one credential, filled at 1 entry, stays valid for the hour
 # populate gives it) and the file store's get at N entries; at 1 entry also
-# the unlocked, token-exchange and workload rows' get. Those two last
+# the unlocked, token-exchange and workload rows' get, and at every count
+# the file store's kubelet-provider answer. The token-exchange and workload rows
 # answer from their caches: their _grow stopped the token endpoint before
 # their hyperfine rows were timed, and it stays stopped, so a get that
 # tried the network would fail the run. Results go to
@@ -667,6 +668,12 @@ sidebyside() {
 		sbs_ready "$id" "$n" || continue
 		lines+=$'\n'$(sbs_command "$id.get" "$id" "$IN/get-$id-$n" "${BIN_OF[$id]}" get)
 	done
+	# kubelet's request for the image in get's registry (check wrote it
+	# when the answer had the credential): the kubelet target compares it
+	# with get.
+	if sbs_ready notation-file "$n" && [[ -e $IN/kubelet-notation-file-$n ]]; then
+		lines+=$'\n'$(sbs_command notation-file.kubelet notation-file "$IN/kubelet-notation-file-$n" "${BIN_OF[notation-file]}" kubelet-provider)
+	fi
 	# The spec holds the whole environment of the run (whatever secrets
 	# the caller's has): it stays in $WORK, which the run removes, readable
 	# by its owner only.

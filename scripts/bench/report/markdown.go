@@ -254,6 +254,11 @@ func (d *data) sbsLabel(name string) string {
 			return h.Label
 		}
 	}
+	if id, ok := strings.CutSuffix(name, ".kubelet"); ok {
+		if h := d.helper(id); h != nil {
+			return h.Label + ", `kubelet-provider`"
+		}
+	}
 	return "`" + name + "`"
 }
 

@@ -98,6 +98,19 @@ func (d *data) sideBySide(n int, name string) (sbsResult, bool) {
 	return sbsResult{}, false
 }
 
+// compared is the time in ms of helper idA's actA and idB's actB at count
+// n, to compare with each other: from the side-by-side run when both are
+// in it (there the machine's drift slows them alike), else the hyperfine
+// medians; sideBySide says which.
+func (d *data) compared(n int, idA, actA, idB, actB string) (a, b float64, sideBySide bool) {
+	ra, okA := d.sideBySide(n, idA+"."+actA)
+	rb, okB := d.sideBySide(n, idB+"."+actB)
+	if okA && okB {
+		return ra.ms(), rb.ms(), true
+	}
+	return d.t(idA, actA, n), d.t(idB, actB, n), false
+}
+
 // sbsFailed is the NAME run.sh records when the side-by-side run at count n
 // failed as a whole.
 func sbsFailed(n int) string { return fmt.Sprintf("sidebyside.%d", n) }

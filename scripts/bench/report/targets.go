@@ -169,12 +169,12 @@ func (d *data) listTarget(name, id string, n int, limitMS float64) target {
 // workloadTarget compares the cached workload get with the cached
 // token-exchange get of the same run.
 func (d *data) workloadTarget() target {
-	what := "workload `get` from a valid cached credential ≤ the cached token-exchange `get` of the same run, no network"
+	what := "workload `get` from a valid cached credential ≤ the cached token-exchange `get` of the same run (interleaved, when the side-by-side run has both), no network"
 	if d.helper(idWorkload) == nil || d.helper(idTokenExchange) == nil {
 		return notAvailableTarget(what)
 	}
 	tg := target{what: what}
-	tw, tt := d.t(idWorkload, "get", 1), d.t(idTokenExchange, "get", 1)
+	tw, tt, sbs := d.compared(1, idWorkload, "get", idTokenExchange, "get")
 	switch {
 	case math.IsNaN(tw):
 		return d.unmeasured(tg, idWorkload, "get", 1)
@@ -185,7 +185,7 @@ func (d *data) workloadTarget() target {
 	default:
 		tg.status, tg.verdict = fmt.Sprintf("**missed** by %s ms", fmtMS(tw-tt)), missed
 	}
-	tg.measured = fmt.Sprintf("%s ms against %s ms (%s); the token endpoint is stopped before timing", fmtMS(tw), fmtMS(tt), fmtX(tw/tt))
+	tg.measured = fmt.Sprintf("%s ms against %s ms (%s)%s; the token endpoint is stopped before timing", fmtMS(tw), fmtMS(tt), fmtX(tw/tt), sbsNote(sbs))
 	return tg
 }
 
@@ -193,7 +193,7 @@ func (d *data) workloadTarget() target {
 // file store at every count of the row: met when kubelet is no slower at
 // each count where both were timed, and no count failed.
 func (d *data) kubeletTarget() target {
-	what := "kubelet-provider answer from the store ≤ `get` of the same store, same run, at every measured count"
+	what := "kubelet-provider answer from the store ≤ `get` of the same store, same run (interleaved, where the side-by-side run has both), at every measured count"
 	h := d.helper(idFile)
 	if h == nil || !h.has("kubelet") {
 		return notAvailableTarget(what)
@@ -205,7 +205,7 @@ func (d *data) kubeletTarget() target {
 		if n > h.Max {
 			break
 		}
-		k, g := d.t(idFile, "kubelet", n), d.t(idFile, "get", n)
+		k, g, sbs := d.compared(n, idFile, "kubelet", idFile, "get")
 		switch {
 		case math.IsNaN(k) && d.failure(idFile, "kubelet", n) != "",
 			math.IsNaN(g) && d.failure(idFile, "get", n) != "":
@@ -214,10 +214,10 @@ func (d *data) kubeletTarget() target {
 		case math.IsNaN(k) || math.IsNaN(g):
 			// Neither timed nor failed: not part of this run.
 		case k <= g:
-			parts = append(parts, fmt.Sprintf("%s: %s vs %s ms = %s, %s ms to spare", fmtCount(n), fmtMS(k), fmtMS(g), fmtX(k/g), fmtMS(g-k)))
+			parts = append(parts, fmt.Sprintf("%s: %s vs %s ms = %s, %s ms to spare%s", fmtCount(n), fmtMS(k), fmtMS(g), fmtX(k/g), fmtMS(g-k), sbsNote(sbs)))
 			spare = min(spare, g-k)
 		default:
-			parts = append(parts, fmt.Sprintf("%s: %s vs %s ms = %s, %s ms over", fmtCount(n), fmtMS(k), fmtMS(g), fmtX(k/g), fmtMS(k-g)))
+			parts = append(parts, fmt.Sprintf("%s: %s vs %s ms = %s, %s ms over%s", fmtCount(n), fmtMS(k), fmtMS(g), fmtX(k/g), fmtMS(k-g), sbsNote(sbs)))
 			misses = append(misses, fmt.Sprintf("%s by %s ms", entries(n), fmtMS(k-g)))
 		}
 	}
@@ -415,4 +415,12 @@ func (d *data) sideBySideMemoryTarget(limit float64) target {
 		tg.status, tg.verdict = fmt.Sprintf("**met** (%s MiB to spare)", fmtMiB(spare)), met
 	}
 	return tg
+}
+
+// sbsNote marks a comparison made from the side-by-side run.
+func sbsNote(sideBySide bool) string {
+	if sideBySide {
+		return " side by side"
+	}
+	return ""
 }

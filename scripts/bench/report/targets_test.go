@@ -217,6 +217,28 @@ func TestKubeletTarget(t *testing.T) {
 	}
 }
 
+// Where the side-by-side run has both commands, the two-command targets
+// compare them there: hyperfine's rows, timed one after the other, drift
+// apart by as much as the difference judged.
+func TestComparedSideBySide(t *testing.T) {
+	kubelet := fakeRun([]int{1}, helperWith(idFile, 1, "get", "kubelet")).
+		set("notation-file.get.1", 14.5).set("notation-file.kubelet.1", 16.5).
+		interleaved(1, "notation-file.get", 16.4, 8000).interleaved(1, "notation-file.kubelet", 16.2, 8000)
+	check(t, kubelet.kubeletTarget(), met, "**met** at every count (at least 0.20 ms to spare)", "1: 16.2 vs 16.4 ms = 0.99×, 0.20 ms to spare side by side")
+	// Only get side by side: both from hyperfine.
+	half := fakeRun([]int{1}, helperWith(idFile, 1, "get", "kubelet")).
+		set("notation-file.get.1", 14.5).set("notation-file.kubelet.1", 16.5).
+		interleaved(1, "notation-file.get", 16.4, 8000)
+	check(t, half.kubeletTarget(), missed, "**missed** at 1 entry by 2.00 ms", "1: 16.5 vs 14.5 ms = 1.14×, 2.00 ms over")
+	if tg := half.kubeletTarget(); strings.Contains(tg.measured, "side by side") {
+		t.Errorf("measured = %q: says side by side for hyperfine rows", tg.measured)
+	}
+	workload := fakeRun([]int{1}, helperWith(idWorkload, 1, "get"), helperWith(idTokenExchange, 1, "get")).
+		set("notation-workload.get.1", 18.9).set("notation-tokenexchange.get.1", 15.5).
+		interleaved(1, "notation-workload.get", 17.6, 8000).interleaved(1, "notation-tokenexchange.get", 17.7, 8000)
+	check(t, workload.workloadTarget(), met, "**met** (0.10 ms to spare)", "17.6 ms against 17.7 ms (0.99×) side by side")
+}
+
 // interleaved adds a command to the side-by-side run at count n, as
 // sidebyside summarizes 200 rounds: its median in ms and peak RSS in KiB.
 func (d *data) interleaved(n int, name string, ms float64, rssKiB int64) *data {
