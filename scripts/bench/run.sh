@@ -10,7 +10,8 @@
 #     docker-credential-ecr-login (v0.12.0) and docker-credential-gcr (v2.2.1).
 #     Every run builds this helper with the Makefile's flags (and three
 #     variants), a Go hello-world with the same flags (the floor), and its
-#     own small tools (scripts/bench/populate, scripts/bench/withstdin.c).
+#     own small tools (scripts/bench/populate, sidebyside, withstdin.c and
+#     faultcost.c, which measures what a page fault costs here).
 #  2. Starts, in throwaway directories, what the helpers need: a gpg key
 #     without passphrase and a pass store; for each helper that uses a Secret
 #     Service, its own gnome-keyring on its own private D-Bus session bus (so
@@ -179,6 +180,7 @@ build_this() {
 	(cd "$ROOT" && go build -o "$RUNBIN/populate" ./scripts/bench/populate)
 	(cd "$ROOT" && go build -o "$RUNBIN/sidebyside" ./scripts/bench/sidebyside)
 	gcc -O2 -static -o "$RUNBIN/withstdin" "$ROOT/scripts/bench/withstdin.c"
+	gcc -O2 -o "$RUNBIN/faultcost" "$ROOT/scripts/bench/faultcost.c"
 }
 
 write_meta() {
@@ -210,8 +212,12 @@ write_meta() {
 		;;
 	end)
 		local tmp=$RES/meta.json.tmp
-		jq --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg secs "$2" --arg fs "$3" \
-			'. + {load_end:$load, duration_s:($secs|tonumber), filesystem:$fs}' "$RES/meta.json" >"$tmp"
+		# What a fresh page costs here (scripts/bench/faultcost.c): every
+		# process start is mostly page faults.
+		local fault
+		fault=$("$RUNBIN/faultcost" 2>/dev/null || echo unknown)
+		jq --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg secs "$2" --arg fs "$3" --arg fault "$fault" \
+			'. + {load_end:$load, duration_s:($secs|tonumber), filesystem:$fs, page_fault_us:$fault}' "$RES/meta.json" >"$tmp"
 		mv "$tmp" "$RES/meta.json"
 		;;
 	esac

@@ -70,6 +70,9 @@ type meta struct {
 	Runs       string  `json:"runs"`
 	DurationS  float64 `json:"duration_s"`
 	Filesystem string  `json:"filesystem"`
+	// PageFaultUS is what one fault on fresh anonymous memory cost
+	// (scripts/bench/faultcost.c), in µs; empty in older results.
+	PageFaultUS string `json:"page_fault_us"`
 }
 
 // hyperfine's --export-json.
