@@ -167,6 +167,7 @@ func (e errSchema) Error() string {
 // lookup finds one entry, reading a few lines of a canonical plaintext and
 // all of any other. Errors reading the plaintext are *payloadError.
 func lookup(p *plainText, key string) (entry, bool, error) {
+	defer p.small()()
 	l, err := p.readLayout()
 	if err == nil {
 		var f found
@@ -190,6 +191,7 @@ func lookup(p *plainText, key string) (entry, bool, error) {
 // the lines from the first at or after prefix in key order say; any other
 // plaintext is parsed in full.
 func hasPrefix(p *plainText, prefix string, skip func(key string) bool) (bool, error) {
+	defer p.small()()
 	l, err := p.readLayout()
 	if err == nil {
 		var f found

@@ -154,6 +154,7 @@ func parseIndex(b []byte) (l layout, ok bool) {
 // ends in one: ok is false for a plaintext that does not (its header then
 // says).
 func (p *plainText) indexLayout() (l layout, ok bool, err error) {
+	defer p.small()()
 	last, err := p.at(p.size - 1)
 	if err != nil || last[0] != '\n' {
 		return l, false, err
@@ -161,7 +162,7 @@ func (p *plainText) indexLayout() (l layout, ok bool, err error) {
 	// The index line starts after the newline before the last.
 	ls := int64(-1)
 	for pos := p.size - 1; pos > 0 && p.size-pos <= maxIndexLine; {
-		from := (pos - 1) - (pos-1)%chunkSize
+		from := (pos - 1) - (pos-1)%smallWindow
 		b, err := p.at(from)
 		if err != nil {
 			return l, false, err

@@ -107,6 +107,12 @@ func TestIndexedGetReadsTwoChunks(t *testing.T) {
 				t.Fatalf("lookup(%s) = %v, %v", k, ok, err)
 			}
 			*v.worst = max(*v.worst, len(c.chunks))
+			// What the lookup copied out of the chunks it read: two
+			// small windows, whatever the chunks' size (every page a
+			// process touches first is a fault).
+			if cap(p.buf) > smallWindow || cap(p.prev) > smallWindow {
+				t.Fatalf("lookup(%s) kept windows of %d and %d bytes, want at most %d", k, cap(p.buf), cap(p.prev), smallWindow)
+			}
 		}
 	}
 	if worstIndexed > 3 {

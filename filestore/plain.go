@@ -30,14 +30,21 @@ const chunkSize = 64 << 10
 // layout the store writes: the caller falls back to a full parse.
 var errNotCanonical = errors.New("not in the canonical layout")
 
-// plainText reads a plaintext of known size at offsets, one aligned chunk at
-// a time.
+// smallWindow is what a lookup copies out of a chunk at a time: age
+// decrypts the whole chunk (and keeps the last one), but a get reads a few
+// lines of it, and every page a process touches for the first time is a
+// page fault, which costs more than the copy (BENCHMARKS.md).
+const smallWindow = 8 << 10
+
+// plainText reads a plaintext of known size at offsets, one aligned window
+// at a time: a whole chunk, or a smaller window while win says so.
 type plainText struct {
 	r    io.ReaderAt
 	size int64
-	buf  []byte // the chunk at off, or nothing
+	win  int64  // the window, when smaller than a chunk (see small)
+	buf  []byte // the window at off, or nothing
 	off  int64
-	// prev is the chunk at prevOff, read before buf, or nothing.
+	// prev is the window at prevOff, read before buf, or nothing.
 	prev    []byte
 	prevOff int64
 	long    []byte // a line that spans chunks
@@ -96,25 +103,37 @@ func newPlainText(r io.ReaderAt, size int64) *plainText {
 	return &plainText{r: r, size: size, off: -1, prevOff: -1}
 }
 
-// at returns the plaintext from off to the end of off's chunk, valid until
-// the next call.
+// small has the reads until done copy small windows: what a lookup does.
+func (p *plainText) small() (done func()) {
+	prev := p.win
+	p.win = smallWindow
+	return func() { p.win = prev }
+}
+
+// at returns the plaintext from off to the end of the window that holds it
+// (never past the end of off's chunk), valid until the next call.
 func (p *plainText) at(off int64) ([]byte, error) {
 	if off < 0 || off >= p.size {
 		return nil, io.ErrUnexpectedEOF
 	}
-	start := off - off%chunkSize
-	if p.off != start && p.prevOff == start {
+	in := func(b []byte, at int64) bool { return at >= 0 && off >= at && off < at+int64(len(b)) }
+	if !in(p.buf, p.off) && in(p.prev, p.prevOff) {
 		p.buf, p.prev, p.off, p.prevOff = p.prev, p.buf, p.prevOff, p.off
 	}
-	if p.off != start {
-		// The chunk read last stays as the previous one: a search's final
-		// scan often crosses from one chunk into the next, and the next
-		// search of the same command (another prefix of one image) makes
-		// the same crossing.
+	if !in(p.buf, p.off) {
+		// The window read last stays as the previous one: a search's
+		// final scan often crosses from one chunk into the next, and the
+		// next search of the same command (another prefix of one image)
+		// makes the same crossing.
 		p.buf, p.prev, p.off, p.prevOff = p.prev, p.buf, p.prevOff, p.off
-		n := min(int64(chunkSize), p.size-start)
-		if p.buf == nil {
-			p.buf = make([]byte, min(int64(chunkSize), p.size))
+		w := int64(chunkSize)
+		if p.win > 0 {
+			w = p.win // a divisor of chunkSize: a window is inside one chunk
+		}
+		start := off - off%w
+		n := min(w, p.size-start)
+		if int64(cap(p.buf)) < n {
+			p.buf = make([]byte, n)
 		}
 		p.off = -1
 		// A ReaderAt may return io.EOF with a full read at the end.
@@ -124,7 +143,7 @@ func (p *plainText) at(off int64) ([]byte, error) {
 		p.buf = p.buf[:n]
 		p.off = start
 	}
-	return p.buf[off-start:], nil
+	return p.buf[off-p.off:], nil
 }
 
 // payloadError is a failure to read or authenticate a chunk of the payload.
@@ -248,13 +267,16 @@ func (p *plainText) readAll() ([]byte, error) {
 	if p.size > maxStoreFile {
 		return nil, fmt.Errorf("larger than %d MiB", maxStoreFile>>20)
 	}
+	prev := p.win
+	p.win = 0 // whole chunks: it reads them all
+	defer func() { p.win = prev }()
 	buf := make([]byte, p.size)
-	for off := int64(0); off < p.size; off += chunkSize {
+	for off := int64(0); off < p.size; {
 		b, err := p.at(off)
 		if err != nil {
 			return nil, err
 		}
-		copy(buf[off:], b)
+		off += int64(copy(buf[off:], b))
 	}
 	p.buf, p.off, p.prev, p.prevOff = nil, -1, nil, -1
 	return buf, nil
@@ -274,6 +296,7 @@ type found struct {
 // and those it reads in order must have increasing keys; otherwise it
 // returns errNotCanonical.
 func (p *plainText) search(l layout, key string) (found, error) {
+	defer p.small()()
 	kb := []byte(key)
 	lo, hi := l.start, l.end
 	// With the index, the lines from the last listed key not above key's
