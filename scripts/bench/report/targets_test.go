@@ -338,11 +338,17 @@ func TestCachedGetTarget(t *testing.T) {
 	}
 }
 
-func TestSideBySideMemoryTarget(t *testing.T) {
+// rssRun records peak RSS samples in KiB, as run.sh's GNU time runs do.
+func (d *data) rssRun(name string, kib float64) *data {
+	d.rss[name] = append(d.rss[name], kib, kib, kib)
+	return d
+}
+
+func TestGetMemoryTarget(t *testing.T) {
 	run := func() *data {
 		d := fakeRun([]int{1, 1000}, helperWith(idFile, 10000, "get"))
 		for _, n := range d.counts {
-			d.interleaved(n, "hello", 1.3, 3100)
+			d.rssRun(benchName("floor", "withstdin", n), 3100)
 		}
 		return d
 	}
@@ -352,28 +358,28 @@ func TestSideBySideMemoryTarget(t *testing.T) {
 		want             verdict
 		status, measured string
 	}{
-		{"met at every count", run().interleaved(1, "notation-file.get", 2.3, 6000).interleaved(1000, "notation-file.get", 2.4, 6100),
+		{"met at every count", run().rssRun("notation-file.get.1", 6000).rssRun("notation-file.get.1000", 6100),
 			met, "**met** (0.1 MiB to spare)", "1: 5.9 MiB = 1.94× hello (3.0 MiB); 1,000: 6.0 MiB = 1.97× hello (3.0 MiB)"},
-		{"met at the limit", run().interleaved(1, "notation-file.get", 2.3, 6200), met, "**met** (0.0 MiB to spare)", "2.00× hello"},
-		{"the worst count decides", run().interleaved(1, "notation-file.get", 2.3, 8000).interleaved(1000, "notation-file.get", 2.4, 8100),
+		{"met at the limit", run().rssRun("notation-file.get.1", 6200), met, "**met** (0.0 MiB to spare)", "2.00× hello"},
+		{"the worst count decides", run().rssRun("notation-file.get.1", 8000).rssRun("notation-file.get.1000", 8100),
 			missed, "**missed** at 1,000 entries by 1.9 MiB (2.61×, target 2.00×)", "1: 7.8 MiB = 2.58× hello"},
-		{"failed at one count", run().interleaved(1, "notation-file.get", 2.3, 6000).fail("sidebyside.1000", "exit 1"),
+		{"failed at one count", run().rssRun("notation-file.get.1", 6000).fail("notation-file.get.1000", "exit 1"),
 			failed, "**failed** at 1,000 entries: see Failures", "1: 5.9 MiB = 1.94× hello (3.0 MiB); 1,000: failed"},
-		{"store not filled", run().interleaved(1, "notation-file.get", 2.3, 6000).fail("notation-file.populate.1000", "no space"),
+		{"store not filled", run().rssRun("notation-file.get.1", 6000).fail("notation-file.populate.1000", "no space"),
 			failed, "**failed** at 1,000 entries", "1,000: failed"},
-		{"missed and failed", run().interleaved(1, "notation-file.get", 2.3, 8000).fail("sidebyside.1000", "exit 1"),
+		{"missed and failed", run().rssRun("notation-file.get.1", 8000).fail("notation-file.get.1000", "exit 1"),
 			missed, "**missed** at 1 entry by 1.8 MiB (2.58×, target 2.00×); **failed** at 1,000 entries: see Failures", "1,000: failed"},
-		{"no side-by-side run", run().set("notation-file.get.1", 2.3), notMeasured, "not measured", "—"},
-		{"helper not in the run", fakeRun([]int{1}).interleaved(1, "hello", 1.3, 3100), notAvailable, "not yet available", "—"},
+		{"no RSS measured", run().set("notation-file.get.1", 2.3), notMeasured, "not measured", "—"},
+		{"helper not in the run", fakeRun([]int{1}).rssRun("floor.withstdin.1", 3100), notAvailable, "not yet available", "—"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			check(t, tc.d.sideBySideMemoryTarget(2), tc.want, tc.status, tc.measured)
+			check(t, tc.d.getMemoryTarget(2), tc.want, tc.status, tc.measured)
 		})
 	}
 	// Counts above the row's largest are not the row's.
-	d := fakeRun([]int{1, 1000}, helperWith(idFile, 1, "get")).interleaved(1, "hello", 1.3, 3100).interleaved(1, "notation-file.get", 2.3, 6000).
-		fail("sidebyside.1000", "exit 1")
-	if tg := d.sideBySideMemoryTarget(2); tg.verdict != met || strings.Contains(tg.measured+tg.status, "1,000") {
+	d := fakeRun([]int{1, 1000}, helperWith(idFile, 1, "get")).rssRun("floor.withstdin.1", 3100).rssRun("notation-file.get.1", 6000).
+		fail("notation-file.get.1000", "exit 1")
+	if tg := d.getMemoryTarget(2); tg.verdict != met || strings.Contains(tg.measured+tg.status, "1,000") {
 		t.Errorf("target judges a count the row does not measure: %+v", tg)
 	}
 }

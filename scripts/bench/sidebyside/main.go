@@ -11,7 +11,11 @@
 // Each command is started with fork and exec directly (no shell, no
 // os/exec goroutines), its standard input a file, its output discarded,
 // and its wall time taken from just before the fork to the return of
-// wait4, which also gives its peak RSS and page faults.
+// wait4, which also gives its peak RSS and page faults. The peak RSS is at
+// least sidebyside's own: ForkExec starts the child in this process's
+// memory (CLONE_VM|CLONE_VFORK), and at exec the kernel counts that
+// memory's peak into the child's. For a process smaller than this one, ask
+// GNU time, which forks from a small process.
 //
 // Usage:
 //
