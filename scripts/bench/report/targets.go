@@ -222,20 +222,12 @@ func (d *data) kubeletTarget() target {
 		}
 	}
 	tg.measured = strings.Join(parts, "; ")
-	var status []string
+	var miss string
 	if len(misses) > 0 {
-		status = append(status, "**missed** at "+strings.Join(misses, ", "))
-		tg.verdict = missed
-	}
-	if len(fails) > 0 {
-		status = append(status, fmt.Sprintf("**failed** at %s: see Failures", strings.Join(fails, ", ")))
-		if tg.verdict != missed {
-			tg.verdict = failed
-		}
+		miss = "**missed** at " + strings.Join(misses, ", ")
 	}
 	switch {
-	case len(status) > 0:
-		tg.status = strings.Join(status, "; ")
+	case tg.missedOrFailed(miss, fails):
 	case math.IsInf(spare, 1):
 		tg.measured, tg.status, tg.verdict = "—", "not measured", notMeasured
 	default:
@@ -395,20 +387,12 @@ func (d *data) getMemoryTarget(limit float64) target {
 		}
 	}
 	tg.measured = strings.Join(parts, "; ")
-	var status []string
+	var miss string
 	if worst > limit {
-		status = append(status, fmt.Sprintf("**missed** at %s by %s MiB (%s, target %s)", entries(worstN), fmtMiB(worstOver), fmtX(worst), fmtX(limit)))
-		tg.verdict = missed
-	}
-	if len(fails) > 0 {
-		status = append(status, fmt.Sprintf("**failed** at %s: see Failures", strings.Join(fails, ", ")))
-		if tg.verdict != missed {
-			tg.verdict = failed
-		}
+		miss = fmt.Sprintf("**missed** at %s by %s MiB (%s, target %s)", entries(worstN), fmtMiB(worstOver), fmtX(worst), fmtX(limit))
 	}
 	switch {
-	case len(status) > 0:
-		tg.status = strings.Join(status, "; ")
+	case tg.missedOrFailed(miss, fails):
 	case worstN == 0:
 		tg.measured, tg.status, tg.verdict = "—", "not measured", notMeasured
 	default:
@@ -423,4 +407,23 @@ func sbsNote(sideBySide bool) string {
 		return " side by side"
 	}
 	return ""
+}
+
+// missedOrFailed sets the status of a target judged at several counts from
+// its miss (empty: none) and the counts that failed, a miss before the
+// failures, and reports whether there was either.
+func (tg *target) missedOrFailed(miss string, fails []string) bool {
+	var status []string
+	if miss != "" {
+		status = append(status, miss)
+		tg.verdict = missed
+	}
+	if len(fails) > 0 {
+		status = append(status, fmt.Sprintf("**failed** at %s: see Failures", strings.Join(fails, ", ")))
+		if tg.verdict != missed {
+			tg.verdict = failed
+		}
+	}
+	tg.status = strings.Join(status, "; ")
+	return len(status) > 0
 }
