@@ -228,6 +228,7 @@ func (d *data) kubeletTarget() target {
 	}
 	switch {
 	case tg.missedOrFailed(miss, fails):
+		// The status says it.
 	case math.IsInf(spare, 1):
 		tg.measured, tg.status, tg.verdict = "—", "not measured", notMeasured
 	default:
@@ -393,6 +394,7 @@ func (d *data) getMemoryTarget(limit float64) target {
 	}
 	switch {
 	case tg.missedOrFailed(miss, fails):
+		// The status says it.
 	case worstN == 0:
 		tg.measured, tg.status, tg.verdict = "—", "not measured", notMeasured
 	default:
