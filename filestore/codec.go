@@ -71,17 +71,12 @@ func encodeDocument(doc *document) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(n + 128)
 	fmt.Fprintf(&buf, "%s%d%s%d%s", canonicalPrefix, len(keys), canonicalMid, n, canonicalOpen)
-	start := int64(buf.Len())
-	var index indexBuilder
-	for i, line := range lines {
-		index.add(int64(buf.Len()), line)
-		buf.Write(line)
-		if i < len(lines)-1 {
-			buf.WriteByte(',')
-		}
-		buf.WriteByte('\n')
+	bw := &bodyWriter{w: &buf, start: int64(buf.Len())}
+	for _, line := range lines {
+		bw.line(line) // a bytes.Buffer does not fail
 	}
-	buf.Write(index.trailer(len(keys), start, int64(n)))
+	bw.end()
+	buf.Write(bw.index.trailer(len(keys), bw.start, int64(n)))
 	return buf.Bytes(), nil
 }
 
@@ -240,20 +235,11 @@ func list(p *plainText) (map[string]string, error) {
 	if err == nil {
 		// The header's count sizes the map, within what the body can hold.
 		m := make(map[string]string, min(l.lines, int((l.end-l.start)/32)+1))
-		var n int
-		order := &keyOrder{}
-		n, err = p.eachLine(l, l.start, l.end, order, func(line []byte, f lineFields) error {
+		if err = p.eachOfAll(l, func(line []byte, f lineFields) error {
 			m[f.serverURL.str(line)] = f.username.str(line)
 			return nil
-		})
-		if err == nil && n == l.lines && order.allListed(l) {
-			err = p.checkHeader(l)
-		}
-		if err == nil && n == l.lines && order.allListed(l) {
+		}); err == nil {
 			return m, nil
-		}
-		if err == nil {
-			err = errNotCanonical
 		}
 	}
 	if err != errNotCanonical {

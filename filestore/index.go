@@ -176,10 +176,6 @@ func (p *plainText) indexLayout() (l layout, ok bool, err error) {
 	if ls < 0 {
 		return l, false, nil
 	}
-	head, err := p.at(ls)
-	if err != nil || !bytes.HasPrefix(head, []byte(indexPrefix[:min(len(head), len(indexPrefix))])) {
-		return l, false, err
-	}
 	line, _, err := p.lineAt(ls, p.size)
 	if err != nil {
 		if err == errNotCanonical {

@@ -119,13 +119,8 @@ func (k *keys) load() ([]age.Identity, age.Recipient, error) {
 	return p.ids, p.r, p.err
 }
 
-// loaded returns the identities if they have been parsed.
-func (k *keys) loaded() []age.Identity {
-	if p := k.parsed; p.parse == nil || p.ids != nil {
-		return p.ids
-	}
-	return nil
-}
+// loaded returns the identities if they have been parsed (nil before).
+func (k *keys) loaded() []age.Identity { return k.parsed.ids }
 
 // resolveSource decides which key source applies, without loading anything.
 func (s *Store) resolveSource() (KeySource, error) {

@@ -313,9 +313,8 @@ func (p *plainText) search(l layout, key string) (found, error) {
 		if i < len(l.index) {
 			stop = l.index[i].off
 		}
-		hi = lo
 	}
-	for hi-lo > chunkSize {
+	for !l.indexed && hi-lo > chunkSize {
 		mid := lo + (hi-lo)/2
 		pr, err := p.probeAt(l, mid)
 		if err != nil {

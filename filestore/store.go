@@ -763,8 +763,15 @@ func (s *Store) merge(p *plainText, k *keys, key string, put *entry, closeOld fu
 // checkAll checks every entry line, the line count, the index and the
 // header.
 func (p *plainText) checkAll(l layout) error {
+	return p.eachOfAll(l, func([]byte, lineFields) error { return nil })
+}
+
+// eachOfAll reads every entry line in order, as eachLine does, then checks
+// what only a whole read can: the line count, the lines the index lists,
+// and the header against the index.
+func (p *plainText) eachOfAll(l layout, fn func(line []byte, f lineFields) error) error {
 	order := &keyOrder{}
-	n, err := p.eachLine(l, l.start, l.end, order, func([]byte, lineFields) error { return nil })
+	n, err := p.eachLine(l, l.start, l.end, order, fn)
 	if err == nil && (n != l.lines || !order.allListed(l)) {
 		err = errNotCanonical
 	}
